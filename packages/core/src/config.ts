@@ -1,0 +1,84 @@
+import { ConfigError, type ConfigProblem } from './errors';
+
+/**
+ * Collects configuration problems so a constructor can report every bad field
+ * in one ConfigError (fastify's habit: defaults → validate all → freeze).
+ */
+export class ConfigCheck {
+  readonly #component: string;
+  readonly #problems: ConfigProblem[] = [];
+
+  constructor(component: string) {
+    this.#component = component;
+  }
+
+  /** Records a problem with `field` when `ok` is false. */
+  check(ok: boolean, field: string, message: string): this {
+    if (!ok) this.#problems.push({ field, message });
+    return this;
+  }
+
+  problem(field: string, message: string): this {
+    this.#problems.push({ field, message });
+    return this;
+  }
+
+  /** `value` must be an integer in [min, max]. */
+  integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): this {
+    return this.check(
+      typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max,
+      field,
+      `must be an integer between ${min} and ${max === Number.MAX_SAFE_INTEGER ? 'MAX_SAFE_INTEGER' : max} (got ${describe(value)})`,
+    );
+  }
+
+  /** `value` must be a finite number in [min, max]. */
+  number(value: unknown, field: string, min: number, max = Number.MAX_VALUE): this {
+    return this.check(
+      typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max,
+      field,
+      `must be a number between ${min} and ${max === Number.MAX_VALUE ? 'MAX_VALUE' : max} (got ${describe(value)})`,
+    );
+  }
+
+  /** `value` must be a non-empty string. */
+  nonEmptyString(value: unknown, field: string): this {
+    return this.check(typeof value === 'string' && value.length > 0, field, `must be a non-empty string (got ${describe(value)})`);
+  }
+
+  /** `value` must be one of `allowed`. */
+  oneOf(value: unknown, field: string, allowed: readonly unknown[]): this {
+    return this.check(allowed.includes(value), field, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')} (got ${describe(value)})`);
+  }
+
+  /** `value` must be a function (or undefined when optional). */
+  fn(value: unknown, field: string, optional = true): this {
+    return this.check((optional && value === undefined) || typeof value === 'function', field, `must be a function (got ${describe(value)})`);
+  }
+
+  get problems(): readonly ConfigProblem[] {
+    return this.#problems;
+  }
+
+  /** Throws one ConfigError naming every problem, if there are any. */
+  throwIfInvalid(): void {
+    if (this.#problems.length > 0) throw new ConfigError(this.#component, this.#problems);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
+}
+
+/** Deep-freezes plain option objects (arrays and nested plain objects; functions and class instances are left alone). */
+export function freezeOptions<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object' && (Object.getPrototypeOf(value) === Object.prototype || Array.isArray(value))) {
+    for (const v of Object.values(value)) freezeOptions(v);
+    Object.freeze(value);
+  }
+  return value;
+}

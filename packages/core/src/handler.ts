@@ -1,0 +1,56 @@
+import type { TopicPartition, Message } from './message';
+import type { Logger } from './logger';
+
+/**
+ * What a handler may do to the consumer that runs it (used by middleware: the
+ * circuit breaker pauses, the dead-letter rate guard stops).
+ */
+export interface ConsumerControl {
+  /** Pauses fetching; without arguments, every partition this consumer owns. */
+  pause(partitions?: readonly TopicPartition[]): void;
+  resume(partitions?: readonly TopicPartition[]): void;
+  /** Stops the consumer with `reason` (surfaced by `stop()`/`onError`); in-flight work drains. */
+  stop(reason: unknown): void;
+}
+
+/** Passed to every handler call. */
+export interface HandlerContext {
+  /** Aborted when the consumer stops and the drain deadline passes: long work should give up. */
+  readonly signal: AbortSignal;
+  /** 1 on first delivery in this process, 2 on the first retry, … */
+  readonly attempt: number;
+  /** The group the consumer belongs to; undefined for partition consumers. */
+  readonly groupId: string | undefined;
+  readonly logger: Logger;
+  readonly control: ConsumerControl;
+}
+
+/** Handles one record. Throwing fails the record (see the consumer runtime for what follows). */
+export type MessageHandler = (message: Message, ctx: HandlerContext) => Promise<void> | void;
+
+/** Wraps a handler with behaviour (Watermill's `HandlerMiddleware`). */
+export type HandlerMiddleware = (next: MessageHandler) => MessageHandler;
+
+/** What became of one record of a batch. */
+export type RecordOutcome =
+  | { readonly kind: 'ack' }
+  | { readonly kind: 'retry'; readonly error?: unknown }
+  | { readonly kind: 'dead-letter'; readonly reason: unknown };
+
+export const ack: RecordOutcome = Object.freeze({ kind: 'ack' });
+export function retry(error?: unknown): RecordOutcome {
+  return error === undefined ? { kind: 'retry' } : { kind: 'retry', error };
+}
+export function deadLetter(reason: unknown): RecordOutcome {
+  return { kind: 'dead-letter', reason };
+}
+
+/**
+ * Handles a batch of records of one partition, in offset order. Resolving with
+ * nothing acks every record; resolving with an array gives one outcome per
+ * record (same order, same length); throwing retries the whole batch.
+ */
+export type BatchHandler = (
+  messages: readonly Message[],
+  ctx: HandlerContext,
+) => Promise<void | readonly RecordOutcome[]> | void | readonly RecordOutcome[];
