@@ -2,7 +2,7 @@
 // clone has no node_modules yet (or the lockfile changed since the last install).
 import { execSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
 const marker = join(root, 'node_modules', '.package-lock.json');
@@ -14,6 +14,12 @@ if (stale) {
   execSync(existsSync(lock) ? 'npm ci' : 'npm install', {
     cwd: root,
     stdio: 'inherit',
-    env: { CKJS_LINKING: 'dynamic', npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr', ...process.env },
+    // The Kafka client builds librdkafka from source, against the Node headers installed with this node.
+    env: { CKJS_LINKING: 'dynamic', ...nodedir(), ...process.env },
   });
+}
+
+function nodedir() {
+  const prefix = dirname(dirname(process.execPath));
+  return existsSync(join(prefix, 'include', 'node')) ? { npm_config_nodedir: prefix } : {};
 }

@@ -38,7 +38,7 @@ const pkg = {
 if (peer === 'yes') pkg.peerDependencies = { '@tributary/core': '^0.1.0' };
 fs.writeFileSync(path.join(d, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
 fs.writeFileSync(path.join(d, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.base.json', include: ['src', 'test'] }, null, 2) + '\n');
-fs.writeFileSync(path.join(d, 'tsconfig.build.json'), JSON.stringify({ extends: '../../tsconfig.base.json', compilerOptions: { paths: {}, baseUrl: '.' }, include: ['src'] }, null, 2) + '\n');
+fs.writeFileSync(path.join(d, 'tsconfig.build.json'), JSON.stringify({ extends: '../../tsconfig.base.json', compilerOptions: { paths: {}, baseUrl: '.', types: ['node'] }, include: ['src'] }, null, 2) + '\n');
 fs.writeFileSync(path.join(d, 'tsup.config.ts'), `import { defineConfig } from 'tsup';
 
 export default defineConfig({

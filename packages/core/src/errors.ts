@@ -23,7 +23,8 @@ export const ErrorCodes = {
   ERR_PRODUCE: { retriable: true, summary: 'The broker did not accept a record (retriable unless stated).' },
   ERR_COMMIT: { retriable: true, summary: 'Committing offsets failed.' },
   ERR_TRANSPORT: { retriable: false, summary: 'Any other transport failure; see cause.' },
-  ERR_DECODE: { retriable: false, summary: 'A record could not be decoded by its codec.' },
+  ERR_DECODE: { retriable: false, summary: 'A record could not be decoded: its codec failed, or an event attribute header is missing or invalid.' },
+  ERR_ENCODE: { retriable: false, summary: 'A value could not be encoded by its codec (e.g. undefined or a cycle for JSON).' },
   ERR_VALIDATION: { retriable: false, summary: 'Decoded data failed its schema validator.' },
   ERR_UNROUTABLE: { retriable: false, summary: 'No route (and no default) matched a record.' },
   ERR_EVENT_NOT_FOUND: { retriable: false, summary: 'An event type has no topic in the registry.' },
@@ -146,7 +147,8 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   if (typeof err === 'string') return err;
   try {
-    return JSON.stringify(err);
+    // JSON.stringify gives undefined (not a string) for undefined, functions and symbols.
+    return JSON.stringify(err) ?? String(err);
   } catch {
     return String(err);
   }
@@ -191,7 +193,8 @@ export const RETRYABLE_PATTERNS: readonly string[] = Object.freeze(['temporary',
 
 function matchesAny(err: unknown, patterns: readonly string[]): boolean {
   for (const e of causeChain(err)) {
-    const text = `${errorMessage(e)} ${(e as { code?: unknown })?.code ?? ''}`.toLowerCase();
+    const code = (e as { code?: unknown } | null)?.code;
+    const text = `${errorMessage(e)} ${typeof code === 'string' || typeof code === 'number' ? code : ''}`.toLowerCase();
     if (patterns.some((p) => text.includes(p.toLowerCase()))) return true;
   }
   return false;
@@ -236,7 +239,11 @@ export function isPermanentError(err: unknown): boolean {
 
 /** TypeError, RangeError, SyntaxError, ReferenceError: bugs that no retry fixes. */
 export function isProgrammerError(err: unknown): boolean {
-  return err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError || err instanceof ReferenceError;
+  const bug = err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError || err instanceof ReferenceError;
+  // Node's fetch reports a refused connection as TypeError('fetch failed') with
+  // the network error as its cause: judge such wrappers by their cause.
+  if (bug && err.cause !== undefined) return isProgrammerError(err.cause);
+  return bug;
 }
 
 /** Error classification a transport or user can supply (seed 001's ErrorClassifier). */

@@ -57,5 +57,50 @@ export type { ConsumerControl, HandlerContext, MessageHandler, HandlerMiddleware
 export { ack, retry, deadLetter } from './handler';
 
 // codecs, ids, events, backoff (section: basics)
+export type { Codec, JsonCodecOptions, StandardSchemaV1 } from './codec';
+export { jsonCodec, stringCodec, bytesCodec, validate, validateAsync, isStandardSchema, formatIssue, ValidationError } from './codec';
+export type { IdFactory, Uuidv7Options, KsuidParts } from './ids';
+export { uuidv4, uuidv7, createUuidv7, uuidv7Timestamp, ksuid, ksuidFromParts, parseKsuid, KSUID_EPOCH_SECONDS } from './ids';
+export type { Event, CreateEventInput, EventToRecordOptions } from './event';
+export {
+  createEvent,
+  eventToRecord,
+  eventFromMessage,
+  isEventMessage,
+  parseData,
+  parseDataAsync,
+  isValidExtensionName,
+  EventHeaders,
+  CLOUDEVENTS_SPEC_VERSION,
+} from './event';
+export type { BackoffOptions, BackoffJitter, RetryWithBackoffOptions } from './backoff';
+export { Backoff, sleep, retryWithBackoff, abortedError, DEFAULT_BACKOFF, MAX_DELAY_MS } from './backoff';
 
 // consumer runtime (section: runtime)
+export type { Consumer, ConsumerOptions, ConsumerMetrics, DeadLetterOptions } from './runtime/types';
+export { createConsumer, CONSUMER_DEFAULTS } from './runtime/consumer';
+export { OffsetTracker } from './runtime/offset-tracker';
+export type { DeadLetterDetails } from './runtime/dead-letter';
+export { DeadLetterHeaders, deadLetterRecord, defaultDeadLetterTopic } from './runtime/dead-letter';
+export type { PartitionLag } from './lag';
+export { consumerLag } from './lag';
+
+// composition (section: composition)
+export { chainHandlers, composeMiddleware } from './chain';
+export type { RoutingKey, RouterOptions, Router } from './router';
+export { createRouter, routeByTopic, routeByHeader, routeByEventType } from './router';
+export type { SentRecord, BatchRecord, FailedRecord, FlushReport, BatchProducerOptions, BatchProducer } from './batch-producer';
+export { createBatchProducer } from './batch-producer';
+export type { ValueHandler, BinaryValueHandler, EventMessageHandler, DecodeOptions } from './adapters';
+export { jsonHandler, binaryHandler, eventHandler } from './adapters';
+export type { EventPublisherOptions, EventPublisher } from './publisher';
+export { createEventPublisher } from './publisher';
+export type { EventRegistry } from './bus/registry';
+export { createEventRegistry } from './bus/registry';
+export type { BusEvent, PublisherOptions, Publisher } from './bus/publisher';
+export { createPublisher } from './bus/publisher';
+export type { ReadTaskArgs, ReadTask } from './bus/read-task';
+export type { WorkerDefaults, WorkerMetrics, SubscriberSchedulerOptions, SubscribeResult, SubscriberScheduler } from './bus/scheduler';
+export { createSubscriberScheduler } from './bus/scheduler';
+export type { BusOptions, Bus } from './bus/bus';
+export { createBus } from './bus/bus';

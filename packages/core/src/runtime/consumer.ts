@@ -1,0 +1,608 @@
+import { Backoff, sleep, type BackoffOptions } from '../backoff';
+import { ConfigCheck, freezeOptions } from '../config';
+import { ConfigError, RetriesExhaustedError, TributaryError, errorMessage, isPermanentError, isTributaryError } from '../errors';
+import type { BatchHandler, ConsumerControl, HandlerContext, MessageHandler, RecordOutcome } from '../handler';
+import { silentLogger, type Logger } from '../logger';
+import { partitionKey, type Message, type TopicPartition, type TopicPartitionOffset } from '../message';
+import type { GroupConsumer, RecordBatch, Transport, TransportProducer } from '../transport';
+import { deadLetterRecord, defaultDeadLetterTopic } from './dead-letter';
+import { OffsetTracker } from './offset-tracker';
+import type { Consumer, ConsumerMetrics, ConsumerOptions } from './types';
+
+/** Defaults of seed 000: batches of 500 records or 20 ms; 3 retries from 1 s to 30 s; a 10 s drain. */
+export const CONSUMER_DEFAULTS = Object.freeze({
+  fromBeginning: true,
+  maxRecords: 500,
+  maxWaitMs: 20,
+  retry: Object.freeze({ maxAttempts: 4, initialMs: 1_000, maxMs: 30_000, multiplier: 2 }) satisfies BackoffOptions,
+  drainTimeoutMs: 10_000,
+});
+
+/** After the drain deadline aborts handlers, how long stop() still waits for them. */
+const STOP_GRACE_MS = 1_000;
+
+interface ResolvedOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly fromBeginning: boolean;
+  readonly maxRecords: number;
+  readonly maxWaitMs: number;
+  readonly backoff: Backoff | undefined;
+  readonly deadLetterTopic: ((message: Message) => string) | undefined;
+  readonly deadLetterProducer: TransportProducer | undefined;
+  readonly drainTimeoutMs: number;
+  readonly logger: Logger;
+  readonly clientId: string | undefined;
+  readonly onError: ((error: unknown) => void) | undefined;
+}
+
+function resolveOptions(options: ConsumerOptions): ResolvedOptions {
+  const check = new ConfigCheck('consumer');
+  const opts = (options ?? {}) as Partial<ConsumerOptions>;
+  check.nonEmptyString(opts.groupId, 'groupId');
+  const topicsOk =
+    Array.isArray(opts.topics) && opts.topics.length > 0 && opts.topics.every((t) => typeof t === 'string' && t.length > 0);
+  check.check(topicsOk, 'topics', 'must be a non-empty array of non-empty topic names');
+  const maxRecords = opts.batch?.maxRecords ?? CONSUMER_DEFAULTS.maxRecords;
+  const maxWaitMs = opts.batch?.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs;
+  check.integer(maxRecords, 'batch.maxRecords', 1, 1_000_000);
+  check.integer(maxWaitMs, 'batch.maxWaitMs', 0, 3_600_000);
+  const drainTimeoutMs = opts.drainTimeoutMs ?? CONSUMER_DEFAULTS.drainTimeoutMs;
+  check.integer(drainTimeoutMs, 'drainTimeoutMs', 0, 3_600_000);
+  check.fn(opts.onError, 'onError');
+  let backoff: Backoff | undefined;
+  if (opts.retry !== false) {
+    try {
+      const given = Object.fromEntries(Object.entries(opts.retry ?? {}).filter(([, v]) => v !== undefined));
+      backoff = new Backoff({ ...CONSUMER_DEFAULTS.retry, ...given });
+    } catch (err) {
+      if (err instanceof ConfigError) for (const p of err.problems) check.problem(`retry.${p.field}`, p.message);
+      else throw err;
+    }
+  }
+  let deadLetterTopic: ((message: Message) => string) | undefined;
+  let deadLetterProducer: TransportProducer | undefined;
+  if (opts.deadLetter) {
+    const t = opts.deadLetter.topic;
+    if (t === undefined) deadLetterTopic = defaultDeadLetterTopic;
+    else if (typeof t === 'string' && t.length > 0) deadLetterTopic = () => t;
+    else if (typeof t === 'function') deadLetterTopic = t;
+    else check.problem('deadLetter.topic', 'must be a non-empty string or a function of the record');
+    const p = opts.deadLetter.producer;
+    check.check(p === undefined || typeof p?.send === 'function', 'deadLetter.producer', 'must be a TransportProducer');
+    deadLetterProducer = p;
+  }
+  check.throwIfInvalid();
+  return freezeOptions({
+    groupId: opts.groupId as string,
+    topics: Object.freeze([...(opts.topics as string[])]),
+    fromBeginning: opts.fromBeginning ?? CONSUMER_DEFAULTS.fromBeginning,
+    maxRecords,
+    maxWaitMs,
+    backoff,
+    deadLetterTopic,
+    deadLetterProducer,
+    drainTimeoutMs,
+    logger: opts.logger ?? silentLogger,
+    clientId: opts.clientId,
+    onError: opts.onError,
+  });
+}
+
+/** Per-partition state: a buffer filling towards the next handler call, and the offsets in flight. */
+interface PartitionState {
+  readonly tp: TopicPartition;
+  readonly tracker: OffsetTracker;
+  buffer: Message[];
+  timer: NodeJS.Timeout | undefined;
+  /** The chain of handler invocations for this partition (processing is sequential per partition). */
+  processing: Promise<void>;
+  /** Set on revocation: buffered records are dropped and left to the next owner. */
+  revoked: boolean;
+  committed: number | undefined;
+}
+
+type Mode = { kind: 'record'; handler: MessageHandler } | { kind: 'batch'; handler: BatchHandler };
+
+/**
+ * Creates a group consumer runtime on a transport: batching by size or time,
+ * ordered processing per partition with partitions in parallel, retries with
+ * backoff, dead-lettering, at-least-once commits of the contiguous processed
+ * prefix, and a graceful, bounded stop.
+ *
+ * Guarantees:
+ * - Records of one partition are handled in offset order, one handler call at
+ *   a time; a record is retried before any later record of its partition is
+ *   handled.
+ * - An offset is committed only when every earlier record of its partition
+ *   was acked or dead-lettered. A record that can be neither (retries
+ *   exhausted without a dead-letter topic, or a failed dead-letter publish)
+ *   stops the consumer; it is delivered again on restart.
+ * - On revocation, in-flight work of the partition finishes (bounded by
+ *   drainTimeoutMs) and is committed before the partition moves; records
+ *   buffered but not started are left to the next owner.
+ */
+export function createConsumer(transport: Transport, options: ConsumerOptions): Consumer {
+  return new RuntimeConsumer(transport, resolveOptions(options));
+}
+
+class RuntimeConsumer implements Consumer {
+  readonly #transport: Transport;
+  readonly #opts: ResolvedOptions;
+  readonly #partitions = new Map<string, PartitionState>();
+  /** Aborted when the drain deadline passes: handlers should give up. */
+  readonly #abort = new AbortController();
+  /** Aborted as soon as stop begins: backoff waits end at once (the record is redelivered later). */
+  readonly #stopping = new AbortController();
+  readonly #control: ConsumerControl;
+  #group: GroupConsumer | undefined;
+  #mode: Mode | undefined;
+  #state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+  #fatal: unknown;
+  #stopPromise: Promise<void> | undefined;
+  #stopped!: () => void;
+  readonly #stoppedPromise: Promise<void>;
+  #dlqProducer: TransportProducer | undefined;
+  #ownsDlqProducer = false;
+  #commitInFlight: Promise<void> | undefined;
+  #commitAgain = false;
+  #metrics = {
+    processed: 0,
+    failed: 0,
+    deadLettered: 0,
+    retries: 0,
+    batches: 0,
+    batchesFailed: 0,
+    totalLatencyMs: 0,
+    lastProcessedAt: undefined as number | undefined,
+  };
+
+  constructor(transport: Transport, opts: ResolvedOptions) {
+    this.#transport = transport;
+    this.#opts = opts;
+    this.#stoppedPromise = new Promise((resolve) => (this.#stopped = resolve));
+    this.#control = {
+      pause: (partitions) => this.#group?.pause(partitions ?? this.#group.assignment()),
+      resume: (partitions) => this.#group?.resume(partitions ?? this.#group.assignment()),
+      stop: (reason) => this.#fail(reason),
+    };
+  }
+
+  get groupId(): string {
+    return this.#opts.groupId;
+  }
+
+  get topics(): readonly string[] {
+    return this.#opts.topics;
+  }
+
+  start(handler: MessageHandler): Promise<void> {
+    return this.#start({ kind: 'record', handler });
+  }
+
+  startBatch(handler: BatchHandler): Promise<void> {
+    return this.#start({ kind: 'batch', handler });
+  }
+
+  isRunning(): boolean {
+    return this.#state === 'running';
+  }
+
+  metrics(): ConsumerMetrics {
+    return { ...this.#metrics };
+  }
+
+  async wait(): Promise<void> {
+    await this.#stoppedPromise;
+    const fatal = this.#fatal;
+    if (fatal === undefined) return;
+    throw fatal instanceof Error ? fatal : new TributaryError('ERR_STOPPED', errorMessage(fatal), { cause: fatal });
+  }
+
+  async #start(mode: Mode): Promise<void> {
+    if (typeof mode.handler !== 'function') throw new TypeError('handler must be a function');
+    if (this.#state !== 'idle') {
+      throw new TributaryError(
+        this.#state === 'running' ? 'ERR_STATE' : 'ERR_CLOSED',
+        `consumer ${this.#opts.groupId} cannot start: it is ${this.#state}`,
+      );
+    }
+    this.#mode = mode;
+    this.#state = 'running';
+    if (this.#opts.deadLetterTopic) {
+      this.#dlqProducer = this.#opts.deadLetterProducer;
+      if (!this.#dlqProducer) {
+        this.#dlqProducer = this.#transport.producer({ clientId: `${this.#opts.clientId ?? this.#opts.groupId}-dlq`, logger: this.#opts.logger });
+        this.#ownsDlqProducer = true;
+      }
+    }
+    this.#group = this.#transport.groupConsumer({
+      groupId: this.#opts.groupId,
+      topics: this.#opts.topics,
+      fromBeginning: this.#opts.fromBeginning,
+      maxBatchRecords: this.#opts.maxRecords,
+      logger: this.#opts.logger,
+      ...(this.#opts.clientId === undefined ? {} : { clientId: this.#opts.clientId }),
+    });
+    try {
+      await this.#group.run({
+        onBatch: (batch) => this.#onBatch(batch),
+        onAssigned: (partitions) => this.#onAssigned(partitions),
+        onRevoked: (partitions) => this.#onRevoked(partitions),
+        onError: (error) => this.#onTransportError(error),
+      });
+    } catch (err) {
+      this.#fatal = err;
+      await this.stop();
+      throw err;
+    }
+    this.#opts.logger.info({ groupId: this.#opts.groupId, topics: this.#opts.topics }, 'consumer started');
+  }
+
+  stop(): Promise<void> {
+    this.#stopPromise ??= this.#doStop();
+    return this.#stopPromise;
+  }
+
+  async #doStop(): Promise<void> {
+    if (this.#state === 'idle') {
+      this.#state = 'stopped';
+      this.#stopped();
+      return;
+    }
+    this.#state = 'stopping';
+    this.#stopping.abort();
+    const group = this.#group;
+    // The transport's close awaits in-flight batches and calls onRevoked for
+    // every owned partition, where the drain and final commit happen. Bound it:
+    // at the drain deadline handlers are aborted through ctx.signal, and after
+    // a short grace stop() returns even if a handler ignores the signal.
+    const closing = (group ? group.close() : Promise.resolve()).then(
+      () => true,
+      (err: unknown) => {
+        this.#opts.logger.error({ err }, 'consumer close failed');
+        return true;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const after = (ms: number): Promise<false> => new Promise((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    let closed = await Promise.race([closing, after(this.#opts.drainTimeoutMs)]);
+    clearTimeout(timer);
+    if (!closed) {
+      this.#abort.abort(new TributaryError('ERR_TIMEOUT', `consumer ${this.#opts.groupId} did not drain within ${this.#opts.drainTimeoutMs} ms`));
+      this.#opts.logger.warn({ groupId: this.#opts.groupId, drainTimeoutMs: this.#opts.drainTimeoutMs }, 'drain timed out; handlers aborted');
+      closed = await Promise.race([closing, after(STOP_GRACE_MS)]);
+      clearTimeout(timer);
+      if (!closed) this.#opts.logger.error({ groupId: this.#opts.groupId }, 'a handler ignored its abort signal; stop() returns without the final commit');
+    }
+    for (const p of this.#partitions.values()) clearTimeout(p.timer);
+    if (this.#ownsDlqProducer && this.#dlqProducer) {
+      await this.#dlqProducer.close().catch((err: unknown) => this.#opts.logger.error({ err }, 'dead-letter producer close failed'));
+    }
+    this.#state = 'stopped';
+    this.#opts.logger.info({ groupId: this.#opts.groupId }, 'consumer stopped');
+    this.#stopped();
+  }
+
+  /** Stops the consumer because of `error`; `wait()` rejects with it. */
+  #fail(error: unknown): void {
+    if (this.#fatal === undefined) this.#fatal = error;
+    this.#opts.logger.error({ err: error, groupId: this.#opts.groupId }, 'consumer stopping on error');
+    this.#opts.onError?.(error);
+    void this.stop();
+  }
+
+  #onTransportError(error: TributaryError): void {
+    this.#opts.logger.warn({ err: error }, 'transport error');
+    this.#opts.onError?.(error);
+  }
+
+  #onAssigned(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) {
+      const key = partitionKey(tp);
+      if (!this.#partitions.has(key)) {
+        this.#partitions.set(key, {
+          tp,
+          tracker: new OffsetTracker(),
+          buffer: [],
+          timer: undefined,
+          processing: Promise.resolve(),
+          revoked: false,
+          committed: undefined,
+        });
+      }
+    }
+  }
+
+  async #onRevoked(partitions: readonly TopicPartition[]): Promise<void> {
+    const states: PartitionState[] = [];
+    for (const tp of partitions) {
+      const p = this.#partitions.get(partitionKey(tp));
+      if (!p) continue;
+      p.revoked = true;
+      clearTimeout(p.timer);
+      p.timer = undefined;
+      p.buffer = [];
+      states.push(p);
+    }
+    // Let in-flight handler calls finish (bounded), then commit what they completed.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#opts.drainTimeoutMs);
+    });
+    await Promise.race([Promise.all(states.map((p) => p.processing)), bound]);
+    clearTimeout(timer);
+    await this.#commit(states);
+    for (const p of states) this.#partitions.delete(partitionKey(p.tp));
+  }
+
+  async #onBatch(batch: RecordBatch): Promise<void> {
+    const key = partitionKey(batch);
+    let p = this.#partitions.get(key);
+    if (!p) {
+      // A transport that delivers before announcing the assignment.
+      this.#onAssigned([{ topic: batch.topic, partition: batch.partition }]);
+      p = this.#partitions.get(key);
+    }
+    if (!p || p.revoked || this.#state !== 'running') return;
+    for (const m of batch.messages) {
+      p.tracker.track(m.offset);
+      p.buffer.push(m);
+    }
+    if (this.#mode?.kind === 'record' || p.buffer.length >= this.#opts.maxRecords || this.#opts.maxWaitMs === 0) {
+      // Awaiting applies backpressure: the transport delivers this
+      // partition's next batch only after this one is handled.
+      await this.#flush(p);
+    } else {
+      p.timer ??= setTimeout(() => void this.#flush(p), this.#opts.maxWaitMs);
+    }
+  }
+
+  /** Queues the buffered records of `p` for handling; resolves when they are handled. */
+  #flush(p: PartitionState): Promise<void> {
+    clearTimeout(p.timer);
+    p.timer = undefined;
+    p.processing = p.processing.then(async () => {
+      while (p.buffer.length > 0 && !p.revoked && this.#fatal === undefined) {
+        const take = p.buffer.length <= this.#opts.maxRecords ? p.buffer : p.buffer.slice(0, this.#opts.maxRecords);
+        p.buffer = take === p.buffer ? [] : p.buffer.slice(this.#opts.maxRecords);
+        const ok = await this.#handle(take, p);
+        if (!ok) return;
+        this.#scheduleCommit();
+      }
+    });
+    return p.processing;
+  }
+
+  #context(attempt: number): HandlerContext {
+    return {
+      signal: this.#abort.signal,
+      attempt,
+      groupId: this.#opts.groupId,
+      logger: this.#opts.logger,
+      control: this.#control,
+    };
+  }
+
+  /** Handles records of one partition in order. Returns false when the consumer must stop. */
+  async #handle(messages: Message[], p: PartitionState): Promise<boolean> {
+    const mode = this.#mode as Mode;
+    const started = Date.now();
+    this.#metrics.batches++;
+    let ok: boolean;
+    if (mode.kind === 'record') {
+      ok = true;
+      for (const m of messages) {
+        if (!(await this.#handleRecord(m, p, mode.handler))) {
+          ok = false;
+          break;
+        }
+      }
+    } else {
+      ok = await this.#handleBatch(messages, p, mode.handler);
+    }
+    if (!ok) this.#metrics.batchesFailed++;
+    this.#metrics.totalLatencyMs += Date.now() - started;
+    return ok;
+  }
+
+  async #handleRecord(m: Message, p: PartitionState, handler: MessageHandler): Promise<boolean> {
+    let firstFailureAt: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handler(m, this.#context(attempt));
+        this.#done(m, p);
+        return true;
+      } catch (err) {
+        this.#metrics.failed++;
+        firstFailureAt ??= Date.now();
+        const next = await this.#afterFailure([m], err, attempt);
+        if (next === 'retry') continue;
+        if (next === 'stop') return false;
+        return this.#deadLetter([m], p, this.#exhausted(err, attempt, m), attempt, firstFailureAt);
+      }
+    }
+  }
+
+  async #handleBatch(messages: Message[], p: PartitionState, handler: BatchHandler): Promise<boolean> {
+    let pending: Message[] = messages;
+    let firstFailureAt: number | undefined;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      let outcomes: readonly RecordOutcome[] | undefined;
+      try {
+        outcomes = (await handler(pending, this.#context(attempt))) ?? undefined;
+      } catch (err) {
+        outcomes = pending.map(() => ({ kind: 'retry', error: err }) as const);
+      }
+      // Checked at run time: JavaScript callers are not held to the type.
+      const isList: boolean = Array.isArray(outcomes);
+      if (outcomes !== undefined && (!isList || outcomes.length !== pending.length)) {
+        this.#fail(new TypeError(`batch handler returned ${isList ? outcomes.length : typeof outcomes} outcomes for ${pending.length} records`));
+        return false;
+      }
+      const retries: Message[] = [];
+      const retryErrors: unknown[] = [];
+      for (let i = 0; i < pending.length; i++) {
+        const m = pending[i] as Message;
+        const outcome: RecordOutcome = outcomes?.[i] ?? { kind: 'ack' };
+        if (outcome.kind === 'ack') {
+          this.#done(m, p);
+        } else if (outcome.kind === 'dead-letter') {
+          this.#metrics.failed++;
+          if (!(await this.#deadLetter([m], p, outcome.reason, attempt, firstFailureAt ?? Date.now()))) return false;
+        } else {
+          this.#metrics.failed++;
+          retries.push(m);
+          retryErrors.push(outcome.error ?? new TributaryError('ERR_HANDLER', 'batch handler asked to retry the record'));
+        }
+      }
+      if (retries.length === 0) return true;
+      firstFailureAt ??= Date.now();
+      // Retry together what can be retried; dead-letter (or stop on) the rest.
+      const again: Message[] = [];
+      for (let i = 0; i < retries.length; i++) {
+        const m = retries[i] as Message;
+        const err = retryErrors[i];
+        const next = this.#decide(err, attempt);
+        if (next === 'retry') again.push(m);
+        else if (next === 'dead-letter') {
+          if (!(await this.#deadLetter([m], p, this.#exhausted(err, attempt, m), attempt, firstFailureAt))) return false;
+        } else {
+          this.#fail(this.#exhausted(err, attempt, m));
+          return false;
+        }
+      }
+      if (again.length > 0) {
+        if (!(await this.#backoff(attempt))) return false;
+        this.#metrics.retries += again.length;
+      }
+      pending = again;
+    }
+    return true;
+  }
+
+  #decide(err: unknown, attempt: number): 'retry' | 'dead-letter' | 'stop' {
+    const backoff = this.#opts.backoff;
+    if (backoff && !isPermanentError(err) && backoff.canRetry(attempt)) return 'retry';
+    return this.#opts.deadLetterTopic ? 'dead-letter' : 'stop';
+  }
+
+  #exhausted(err: unknown, attempt: number, m: Message): unknown {
+    if (isPermanentError(err) || !this.#opts.backoff) return err;
+    return new RetriesExhaustedError(attempt, err, { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key });
+  }
+
+  /** After a failed attempt of a single record: wait and retry, dead-letter, or stop. */
+  async #afterFailure(messages: Message[], err: unknown, attempt: number): Promise<'retry' | 'dead-letter' | 'stop'> {
+    const m = messages[0] as Message;
+    const next = this.#decide(err, attempt);
+    this.#opts.logger.warn(
+      { err, topic: m.topic, partition: m.partition, offset: m.offset, attempt, next },
+      `handler failed: ${errorMessage(err)}`,
+    );
+    if (next === 'retry') {
+      if (!(await this.#backoff(attempt))) return 'stop';
+      this.#metrics.retries++;
+      return 'retry';
+    }
+    if (next === 'stop') this.#fail(this.#exhausted(err, attempt, m));
+    return next;
+  }
+
+  /** Waits before retry `attempt + 1`; false when the consumer stopped meanwhile. */
+  async #backoff(attempt: number): Promise<boolean> {
+    if (this.#state !== 'running') return false;
+    try {
+      await sleep((this.#opts.backoff as Backoff).delayFor(attempt), this.#stopping.signal);
+      return this.#state === 'running' && this.#fatal === undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  async #deadLetter(messages: Message[], p: PartitionState, reason: unknown, attempts: number, firstFailureAt: number): Promise<boolean> {
+    const producer = this.#dlqProducer;
+    const topicOf = this.#opts.deadLetterTopic;
+    if (!producer || !topicOf) {
+      this.#fail(reason);
+      return false;
+    }
+    const mode = this.#mode as Mode;
+    const records = messages.map((m) =>
+      deadLetterRecord(m, {
+        topic: topicOf(m),
+        reason,
+        attempts,
+        groupId: this.#opts.groupId,
+        handler: mode.handler.name || 'anonymous',
+        firstFailureAt,
+        lastFailureAt: Date.now(),
+      }),
+    );
+    const results = await producer.send(records).catch((err: unknown) => [{ ok: false as const, topic: '', error: err }]);
+    const failed = results.find((r) => !r.ok);
+    if (failed && !failed.ok) {
+      const m = messages[0] as Message;
+      this.#fail(
+        new TributaryError('ERR_DEAD_LETTER', `dead-letter publish failed for ${m.topic}/${m.partition}@${m.offset}: ${errorMessage(failed.error)}`, {
+          cause: failed.error,
+          context: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key },
+        }),
+      );
+      return false;
+    }
+    for (const m of messages) {
+      this.#opts.logger.warn(
+        { topic: m.topic, partition: m.partition, offset: m.offset, deadLetterTopic: topicOf(m), reason: errorMessage(reason) },
+        'record dead-lettered',
+      );
+      this.#metrics.deadLettered++;
+      p.tracker.complete(m.offset);
+    }
+    return true;
+  }
+
+  #done(m: Message, p: PartitionState): void {
+    p.tracker.complete(m.offset);
+    this.#metrics.processed++;
+    this.#metrics.lastProcessedAt = Date.now();
+  }
+
+  /** Commits soon, coalescing: at most one commit in flight, one more queued. */
+  #scheduleCommit(): void {
+    if (this.#commitInFlight) {
+      this.#commitAgain = true;
+      return;
+    }
+    this.#commitInFlight = this.#commit([...this.#partitions.values()]).finally(() => {
+      this.#commitInFlight = undefined;
+      if (this.#commitAgain) {
+        this.#commitAgain = false;
+        this.#scheduleCommit();
+      }
+    });
+  }
+
+  async #commit(states: readonly PartitionState[]): Promise<void> {
+    const offsets: TopicPartitionOffset[] = [];
+    for (const p of states) {
+      const next = p.tracker.committable();
+      if (next !== undefined && next !== p.committed) offsets.push({ topic: p.tp.topic, partition: p.tp.partition, offset: next });
+    }
+    if (offsets.length === 0 || !this.#group) return;
+    try {
+      await this.#group.commit(offsets);
+      for (const o of offsets) {
+        const p = this.#partitions.get(partitionKey(o));
+        if (p) p.committed = o.offset;
+      }
+    } catch (err) {
+      // The next commit retries; the offsets are named so an operator can act.
+      const where = offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(', ');
+      this.#opts.logger.error({ err, offsets }, `commit failed for ${where}`);
+      this.#opts.onError?.(
+        isTributaryError(err) ? err : new TributaryError('ERR_COMMIT', `commit failed for ${where}: ${errorMessage(err)}`, { cause: err }),
+      );
+    }
+  }
+}
