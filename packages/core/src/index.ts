@@ -56,6 +56,9 @@ export type {
 export type { ConsumerControl, HandlerContext, MessageHandler, HandlerMiddleware, RecordOutcome, BatchHandler } from './handler';
 export { ack, retry, deadLetter } from './handler';
 
+// key partitioning (Kafka's murmur2)
+export { murmur2, toPositive, partitionForKey, KeyHasher } from './murmur2';
+
 // codecs, ids, events, backoff (section: basics)
 export type { Codec, JsonCodecOptions, StandardSchemaV1 } from './codec';
 export { jsonCodec, stringCodec, bytesCodec, validate, validateAsync, isStandardSchema, formatIssue, ValidationError } from './codec';
@@ -104,3 +107,7 @@ export type { WorkerDefaults, WorkerMetrics, SubscriberSchedulerOptions, Subscri
 export { createSubscriberScheduler } from './bus/scheduler';
 export type { BusOptions, Bus } from './bus/bus';
 export { createBus } from './bus/bus';
+
+// producer middleware (section: producer-middleware)
+export type { SendFn, ProducerMiddleware } from './producer-middleware';
+export { chainSend, composeProducerMiddleware, wrapProducer } from './producer-middleware';

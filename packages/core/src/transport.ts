@@ -10,8 +10,10 @@
  *   are reported per record. They reject only for call-level failures
  *   (closed component, invalid argument, lost connection that cannot be
  *   retried), always with a TributaryError.
- * - `close()` is idempotent and safe to call concurrently; later calls to
- *   other methods reject (or throw) with ERR_CLOSED.
+ * - `close()` is idempotent and safe to call concurrently; after it, async
+ *   methods reject with ERR_CLOSED and pause/resume/seek are ignored.
+ * - A record for a partition or topic that does not exist fails alone, in its
+ *   SendResult, with ERR_UNKNOWN_TOPIC.
  */
 import type { TributaryError } from './errors';
 import type { Message, ProducerRecord, TopicPartition, TopicPartitionOffset } from './message';
@@ -99,13 +101,16 @@ export interface RecordBatch {
  *   So a handler applies backpressure by not resolving. Batches of different
  *   partitions may be in flight at once.
  * - If `onBatch` rejects, the consumer stops delivering, reports the error to
- *   `onError` and (for `run`) closes; offsets are not committed on its behalf.
+ *   `onError` (a TributaryError whose cause chain holds what was thrown) and
+ *   leaves; nothing is committed on its behalf and `close()` still resolves.
  * - `onRevoked` is called before partitions move to another member, after
  *   every in-flight `onBatch` for them has settled, and no batch of a revoked
  *   partition is delivered after it. The partitions are released only when the
  *   returned promise settles (bounded by the transport's rebalance timeout), so
  *   this is where to drain in-flight work and `commit`.
- * - `onAssigned` is called with newly assigned partitions before their first batch.
+ * - `onAssigned` is called with newly assigned partitions, and its promise is
+ *   awaited, before their first batch.
+ * - Code that runs right after `await run(...)` runs before the first `onBatch`.
  */
 export interface ConsumerHandlers {
   onBatch(batch: RecordBatch): Promise<void>;
@@ -120,7 +125,7 @@ export type StartOffset = 'earliest' | 'latest';
 export interface GroupConsumerOptions {
   readonly groupId: string;
   readonly topics: readonly string[];
-  /** Where a group without a committed offset starts. Default 'earliest'. */
+  /** Where a group without a committed offset starts: true = earliest, false = latest. Default true. */
   readonly fromBeginning?: boolean;
   /** Most records per delivered batch. Default 500. */
   readonly maxBatchRecords?: number;
@@ -150,7 +155,11 @@ export interface GroupConsumer {
   /** Stops fetching the partitions until `resume`; batches already delivered are not recalled. */
   pause(partitions: readonly TopicPartition[]): void;
   resume(partitions: readonly TopicPartition[]): void;
-  /** The next batch of that partition starts at `offset`. Only for owned partitions. */
+  /**
+   * The next batch of that partition starts at `offset`; records already
+   * fetched but not delivered are dropped. Only for owned partitions (others
+   * are ignored); valid inside `onBatch`, where it applies to the next batch.
+   */
   seek(position: TopicPartitionOffset): void;
   /** Partitions currently owned by this member. */
   assignment(): TopicPartition[];

@@ -5,4 +5,3 @@ export type { MemoryTransport } from './transport';
 export { MemoryBroker } from './broker';
 export type { MemoryBrokerOptions, MemoryTransportOptions } from './options';
 export { DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_BATCH_RECORDS, DEFAULT_REBALANCE_TIMEOUT_MS } from './options';
-export { murmur2, partitionForKey, toPositive } from './murmur2';

@@ -9,7 +9,7 @@ import {
 } from '@tributary/core';
 import type { BrokerEngine, TopicState } from './broker';
 import { closedError } from './errors';
-import { KeyHasher, toPositive } from './murmur2';
+import { KeyHasher, toPositive } from '@tributary/core';
 import { topicNameProblem, type ResolvedProducerOptions } from './options';
 import type { PartitionLog } from './partition-log';
 

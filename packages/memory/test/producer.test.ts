@@ -1,5 +1,5 @@
-import { isTributaryError, type Message, type SendResult } from '@tributary/core';
-import { memory, MemoryBroker, partitionForKey, type MemoryTransport } from '@tributary/memory';
+import { isTributaryError, partitionForKey, type Message, type SendResult } from '@tributary/core';
+import { memory, MemoryBroker, type MemoryTransport } from '@tributary/memory';
 import { unique } from './support/async';
 
 /** Reads every record of a topic through a partition consumer per partition. */

@@ -1,4 +1,4 @@
-import { KeyHasher, murmur2, partitionForKey, toPositive } from '../src/murmur2';
+import { KeyHasher, murmur2, partitionForKey, toPositive } from '@tributary/core';
 
 // apache/kafka clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java, testMurmur2.
 const KAFKA_UTILS_TEST: ReadonlyArray<readonly [string, number]> = [
