@@ -1,0 +1,81 @@
+// Compile-time tests of the public types. Not run by Jest: `npm test`
+// typechecks this file, so a `@ts-expect-error` that stops erroring (a type
+// that got looser) fails the run. The functions are never called.
+import type {
+  BatchHandler,
+  ErrorCode,
+  HandlerMiddleware,
+  Message,
+  MessageHandler,
+  ProducerRecord,
+  RecordOutcome,
+  SendResult,
+  Transport,
+  TransportProducer,
+} from '@tributary/core';
+import { ack, createConsumer, deadLetter, retry, TributaryError } from '@tributary/core';
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(_proof?: T): void {}
+
+/** Keeps messages immutable and keys as strings. */
+export function messagesAreImmutable(): void {
+  const m = {} as Message;
+  // @ts-expect-error a consumed record is read-only
+  m.offset = 1;
+  // @ts-expect-error headers are read-only
+  m.headers['x'] = 'y';
+  assertType<Equal<Message['key'], string | null>>();
+  assertType<Equal<Message['value'], Uint8Array | null>>();
+  const record: ProducerRecord = { topic: 't', value: 'text' };
+  // @ts-expect-error a producer record needs a topic
+  const noTopic: ProducerRecord = { value: null };
+  void [record, noTopic];
+}
+
+/** Makes send results a discriminated union. */
+export function sendResultsAreDiscriminated(): void {
+  const r = {} as SendResult;
+  if (r.ok) {
+    assertType<Equal<typeof r.offset, number>>();
+    // @ts-expect-error a successful result has no error
+    void r.error;
+  } else {
+    assertType<Equal<typeof r.error, TributaryError>>();
+    // @ts-expect-error a failed result has no offset
+    void r.offset;
+  }
+  void [true];
+}
+
+/** Types handlers, middleware and batch outcomes. */
+export function handlersAreTyped(): void {
+  const handler: MessageHandler = async (message, _ctx) => {
+    assertType<Equal<typeof _ctx.signal, AbortSignal>>();
+    void message.topic;
+  };
+  const mw: HandlerMiddleware = (next) => (m, ctx) => next(m, ctx);
+  const batch: BatchHandler = (messages) => messages.map((m): RecordOutcome => (m.offset % 2 ? ack : retry()));
+  // @ts-expect-error outcomes are values from ack/retry/deadLetter, not strings
+  const badBatch: BatchHandler = (messages) => messages.map(() => 'ack');
+  void [handler, mw(handler), batch, badBatch, deadLetter('x')];
+}
+
+/** Restricts error codes to the registry. */
+export function errorCodesAreClosed(): void {
+  const code: ErrorCode = 'ERR_CONFIG';
+  // @ts-expect-error unknown codes do not compile
+  const bad: ErrorCode = 'ERR_NOPE';
+  // @ts-expect-error TributaryError takes a registered code
+  const e = new TributaryError('ERR_WHATEVER', 'x');
+  void [code, bad, e.code];
+}
+
+/** Requires a group id and topics to create a consumer. */
+export function consumerNeedsGroupAndTopics(): void {
+  const transport = {} as Transport;
+  const producer = {} as TransportProducer;
+  // @ts-expect-error groupId and topics are required
+  const make = () => createConsumer(transport, {});
+  void [make, producer];
+}
