@@ -25,6 +25,7 @@ module.exports = {
   },
   moduleNameMapper,
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  reporters: ['default', path.join(root, 'tools', 'scripts', 'jest-summary-reporter.cjs')],
   // Two cores: keep parallelism modest.
   maxWorkers: 2,
   testTimeout: 30_000,
