@@ -17,6 +17,14 @@ export interface ConsumerControl {
 export interface HandlerContext {
   /** Aborted when the consumer stops and the drain deadline passes: long work should give up. */
   readonly signal: AbortSignal;
+  /**
+   * Aborted as soon as the consumer begins to stop (before `signal`). Waits
+   * that are not work — a retry backoff, a throttle, an open circuit breaker —
+   * should end on it: the record is not acknowledged and is delivered again
+   * later. Optional for contexts built outside the core runtime; fall back to
+   * `signal`.
+   */
+  readonly stopping?: AbortSignal;
   /** 1 on first delivery in this process, 2 on the first retry, … */
   readonly attempt: number;
   /** The group the consumer belongs to; undefined for partition consumers. */

@@ -108,3 +108,19 @@ describe('chainSend and composeProducerMiddleware', () => {
     expect(() => chainSend(undefined as unknown as SendFn)).toThrow(ConfigError);
   });
 });
+
+describe('types (compile-time)', () => {
+  it('types a middleware as a function of a SendFn giving a SendFn', () => {
+    const passThrough: ProducerMiddleware = (next) => (records) => next(records);
+    // @ts-expect-error a middleware must give a SendFn (a promise of results), not undefined
+    const wrong: ProducerMiddleware = () => () => undefined;
+    const mutating: ProducerMiddleware = (next) => (records) => {
+      // @ts-expect-error records are read-only to middleware
+      const mutable: ProducerRecord[] = records;
+      return next(mutable);
+    };
+    const producer: TransportProducer = wrapProducer(new MockProducer(), passThrough);
+    expect(typeof producer.send).toBe('function');
+    expect([wrong, mutating]).toHaveLength(2);
+  });
+});

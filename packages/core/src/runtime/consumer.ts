@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Backoff, sleep, type BackoffOptions } from '../backoff';
 import { ConfigCheck, freezeOptions } from '../config';
 import { ConfigError, RetriesExhaustedError, TributaryError, errorMessage, isPermanentError, isTributaryError } from '../errors';
@@ -161,6 +162,8 @@ class RuntimeConsumer implements Consumer {
     this.#transport = transport;
     this.#opts = opts;
     this.#stoppedPromise = new Promise((resolve) => (this.#stopped = resolve));
+    // Every in-flight handler (one per partition, and middleware waits) listens on these.
+    setMaxListeners(0, this.#abort.signal, this.#stopping.signal);
     this.#control = {
       pause: (partitions) => this.#group?.pause(partitions ?? this.#group.assignment()),
       resume: (partitions) => this.#group?.resume(partitions ?? this.#group.assignment()),
@@ -377,6 +380,7 @@ class RuntimeConsumer implements Consumer {
   #context(attempt: number): HandlerContext {
     return {
       signal: this.#abort.signal,
+      stopping: this.#stopping.signal,
       attempt,
       groupId: this.#opts.groupId,
       logger: this.#opts.logger,
@@ -418,7 +422,7 @@ class RuntimeConsumer implements Consumer {
         firstFailureAt ??= Date.now();
         const next = await this.#afterFailure([m], err, attempt);
         if (next === 'retry') continue;
-        if (next === 'stop') return false;
+        if (next === 'stop' || next === 'leave') return false;
         return this.#deadLetter([m], p, this.#exhausted(err, attempt, m), attempt, firstFailureAt);
       }
     }
@@ -465,6 +469,7 @@ class RuntimeConsumer implements Consumer {
         const err = retryErrors[i];
         const next = this.#decide(err, attempt);
         if (next === 'retry') again.push(m);
+        else if (next === 'leave') return false;
         else if (next === 'dead-letter') {
           if (!(await this.#deadLetter([m], p, this.#exhausted(err, attempt, m), attempt, firstFailureAt))) return false;
         } else {
@@ -481,7 +486,10 @@ class RuntimeConsumer implements Consumer {
     return true;
   }
 
-  #decide(err: unknown, attempt: number): 'retry' | 'dead-letter' | 'stop' {
+  #decide(err: unknown, attempt: number): 'retry' | 'dead-letter' | 'stop' | 'leave' {
+    // A failure while stopping (often the abort itself) proves nothing about
+    // the record: leave it uncommitted for the next owner.
+    if (this.#state !== 'running') return 'leave';
     const backoff = this.#opts.backoff;
     if (backoff && !isPermanentError(err) && backoff.canRetry(attempt)) return 'retry';
     return this.#opts.deadLetterTopic ? 'dead-letter' : 'stop';
@@ -493,7 +501,7 @@ class RuntimeConsumer implements Consumer {
   }
 
   /** After a failed attempt of a single record: wait and retry, dead-letter, or stop. */
-  async #afterFailure(messages: Message[], err: unknown, attempt: number): Promise<'retry' | 'dead-letter' | 'stop'> {
+  async #afterFailure(messages: Message[], err: unknown, attempt: number): Promise<'retry' | 'dead-letter' | 'stop' | 'leave'> {
     const m = messages[0] as Message;
     const next = this.#decide(err, attempt);
     this.#opts.logger.warn(

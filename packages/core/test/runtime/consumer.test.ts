@@ -254,6 +254,32 @@ describe('createConsumer', () => {
     expect(isTributaryError(signal?.reason) && signal.reason.code).toBe('ERR_TIMEOUT');
   });
 
+  it('stop ends a retry backoff at once and neither dead-letters nor fails the record', async () => {
+    const topic = await topicWith(2);
+    await transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
+    const groupId = uniqueGroup();
+    let failures = 0;
+    let stopping: AbortSignal | undefined;
+    // A 60 s backoff: stop() must not wait for it.
+    const c = consumer({ groupId, topics: [topic], retry: { initialMs: 60_000, maxMs: 60_000, maxAttempts: 5 }, deadLetter: {} });
+    await c.start((m, ctx) => {
+      stopping = ctx.stopping;
+      if (m.offset === 1) {
+        failures++;
+        throw new Error('dependency down');
+      }
+    });
+    await waitFor(() => failures === 1, { message: 'first failure' });
+    const started = Date.now();
+    await c.stop();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(stopping?.aborted).toBe(true);
+    await expect(c.wait()).resolves.toBeUndefined();
+    expect(c.metrics().deadLettered).toBe(0);
+    expect((await committed(groupId, topic))[0]).toBe(1);
+    expect((await transport.admin().fetchTopicOffsets(`${topic}.dlq`))[0]?.high).toBe(0);
+  });
+
   it('validates every option at once', () => {
     let error: unknown;
     try {

@@ -1,0 +1,161 @@
+import {
+  ConfigError,
+  DeadLetterHeaders,
+  chainHandlers,
+  createConsumer,
+  valueAsString,
+  type Consumer,
+  type HandlerMiddleware,
+  type Message,
+  type Transport,
+} from '@tributary/core';
+import { memory } from '@tributary/memory';
+import { MockProducer, buildMessage, uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
+import { RECOMMENDED_ORDER, recommendedChain, withDeadLetter, withRetry } from '@tributary/middleware';
+import { testContext } from './support/context';
+
+const fastRetry = { initialMs: 1, maxMs: 2, maxAttempts: 3 } as const;
+
+describe('recommendedChain', () => {
+  it('lists the order', () => {
+    expect(RECOMMENDED_ORDER).toEqual(['tracing', 'logging', 'metrics', 'deadLetter', 'dedup', 'retry', 'circuitBreaker', 'throttle', 'timeout']);
+  });
+
+  it('puts the middleware in the recommended order whatever order the options come in', async () => {
+    const producer = new MockProducer();
+    let calls = 0;
+    const chain = chainHandlers(
+      () => {
+        calls++;
+        throw new Error('db down');
+      },
+      recommendedChain({ timeout: { timeoutMs: 1_000 }, retry: fastRetry, deadLetter: { producer } }),
+    );
+    await chain(buildMessage(), testContext().ctx);
+    expect(calls).toBe(3);
+    expect(producer.records[0]?.headers?.[DeadLetterHeaders.attempts]).toBe('3');
+  });
+
+  it('reports unknown keys and every invalid option, prefixed by its middleware', () => {
+    let error: unknown;
+    try {
+      recommendedChain({ retry: { maxAttempts: 0 }, timeout: { timeoutMs: 0 }, poison: {} } as Parameters<typeof recommendedChain>[0]);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.field)).toEqual(['poison', 'retry.maxAttempts', 'timeout.timeoutMs']);
+  });
+});
+
+// Watermill's known trap: a dead-letter (poison queue) middleware placed
+// inside the retry middleware. These tests show what goes wrong with that
+// order and that the recommended one (deadLetter outside retry) retries.
+describe('middleware order (consumer runtime on the memory transport)', () => {
+  let transport: Transport;
+  const consumers: Consumer[] = [];
+
+  beforeEach(() => {
+    transport = memory();
+  });
+
+  afterEach(async () => {
+    await Promise.all(consumers.splice(0).map((c) => c.stop()));
+    await transport.close();
+  });
+
+  async function run(
+    values: readonly string[],
+    handler: (m: Message) => void,
+    ...middlewares: HandlerMiddleware[]
+  ): Promise<{ consumer: Consumer; topic: string; committed: () => Promise<number | undefined>; dlq: () => Promise<number> }> {
+    const topic = uniqueTopic('orders');
+    await transport.admin().createTopics([{ topic }, { topic: `${topic}.dlq` }]);
+    const producer = transport.producer();
+    await producer.send(values.map((value) => ({ topic, value })));
+    await producer.close();
+    const consumer = createConsumer(transport, { groupId: uniqueGroup(), topics: [topic], retry: false });
+    consumers.push(consumer);
+    await consumer.start(chainHandlers(handler, ...middlewares));
+    return {
+      consumer,
+      topic,
+      committed: async () => (await transport.admin().fetchCommittedOffsets(consumer.groupId, [topic]))[0]?.offset,
+      dlq: async () => (await transport.admin().fetchTopicOffsets(`${topic}.dlq`))[0]?.high ?? 0,
+    };
+  }
+
+  /** Fails the first two attempts at each record whose value starts with "flaky", then succeeds. */
+  function flakyHandler(): { handle: (m: Message) => void; attempts: Map<string, number> } {
+    const attempts = new Map<string, number>();
+    return {
+      attempts,
+      handle: (m) => {
+        const value = valueAsString(m) ?? '';
+        const n = (attempts.get(value) ?? 0) + 1;
+        attempts.set(value, n);
+        if (value.startsWith('flaky') && n <= 2) throw new Error(`transient failure ${n}`);
+      },
+    };
+  }
+
+  it('wrong: a dead-letter that takes every failure, inside retry, dead-letters at the first failure — no retry ever runs', async () => {
+    const dlqProducer = transport.producer();
+    const { handle, attempts } = flakyHandler();
+    const { committed, dlq } = await run(
+      ['ok', 'flaky'],
+      handle,
+      withRetry(fastRetry),
+      withDeadLetter({ producer: dlqProducer, deadLetterIf: () => true }),
+    );
+    await waitFor(async () => (await committed()) === 2, { message: 'both committed' });
+    expect(attempts.get('flaky')).toBe(1); // would have succeeded on the third attempt
+    expect(await dlq()).toBe(1); // …and was dead-lettered instead
+    await dlqProducer.close();
+  });
+
+  it('wrong: the default dead-letter inside retry lets an exhausted record escape — it is never dead-lettered and the consumer stops', async () => {
+    const dlqProducer = transport.producer();
+    let attempts = 0;
+    const { consumer, committed, dlq } = await run(
+      ['ok', 'broken', 'after'],
+      (m) => {
+        if (valueAsString(m) === 'broken') {
+          attempts++;
+          throw new Error('db down');
+        }
+      },
+      withRetry(fastRetry),
+      withDeadLetter({ producer: dlqProducer }),
+    );
+    await expect(consumer.wait()).rejects.toMatchObject({ code: 'ERR_RETRIES_EXHAUSTED' });
+    expect(attempts).toBe(3);
+    expect(await dlq()).toBe(0);
+    expect(await committed()).toBe(1); // stuck before "broken"; "after" is never processed
+    await dlqProducer.close();
+  });
+
+  it('recommended: deadLetter outside retry retries first, and dead-letters only what exhausts its retries', async () => {
+    const dlqProducer = transport.producer();
+    const { handle, attempts } = flakyHandler();
+    let brokenAttempts = 0;
+    const { committed, dlq } = await run(
+      ['ok', 'flaky', 'broken', 'after'],
+      (m) => {
+        if (valueAsString(m) === 'broken') {
+          brokenAttempts++;
+          throw new Error('db down');
+        }
+        handle(m);
+      },
+      withDeadLetter({ producer: dlqProducer }),
+      withRetry(fastRetry),
+    );
+    await waitFor(async () => (await committed()) === 4, { message: 'all four committed' });
+    expect(attempts.get('flaky')).toBe(3); // retried, then processed
+    expect(brokenAttempts).toBe(3); // retried, then…
+    expect(await dlq()).toBe(1); // …dead-lettered
+    expect(attempts.get('after')).toBe(1);
+    await dlqProducer.close();
+  });
+});
