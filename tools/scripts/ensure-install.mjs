@@ -10,8 +10,9 @@ const lock = join(root, 'package-lock.json');
 
 const stale = !existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs);
 if (stale) {
-  process.stdout.write('tributary: installing dependencies (npm ci)…\n');
-  execSync(existsSync(lock) ? 'npm ci' : 'npm install', {
+  process.stdout.write('tributary: installing dependencies (npm install)…\n');
+  // Not `npm ci`: see .ci/run (the lockfile cannot list other platforms' optional binaries here).
+  execSync('npm install --no-audit --no-fund', {
     cwd: root,
     stdio: 'inherit',
     // The Kafka client builds librdkafka from source, against the Node headers installed with this node.
