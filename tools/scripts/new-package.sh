@@ -39,18 +39,6 @@ if (peer === 'yes') pkg.peerDependencies = { '@tributary/core': '^0.1.0' };
 fs.writeFileSync(path.join(d, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
 fs.writeFileSync(path.join(d, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.base.json', include: ['src', 'test'] }, null, 2) + '\n');
 fs.writeFileSync(path.join(d, 'tsconfig.build.json'), JSON.stringify({ extends: '../../tsconfig.base.json', compilerOptions: { paths: {}, baseUrl: '.', types: ['node'] }, include: ['src'] }, null, 2) + '\n');
-fs.writeFileSync(path.join(d, 'tsup.config.ts'), `import { defineConfig } from 'tsup';
-
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['cjs', 'esm'],
-  dts: true,
-  tsconfig: 'tsconfig.build.json',
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  external: [/^@tributary\\//],
-});
-`);
+fs.writeFileSync(path.join(d, 'tsup.config.ts'), "export { default } from '../../tsup.base';\n");
 fs.writeFileSync(path.join(d, 'jest.config.cjs'), `module.exports = { ...require('../../jest.preset.cjs'), displayName: '${name}', rootDir: __dirname };\n`);
 JS

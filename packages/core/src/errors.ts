@@ -129,6 +129,11 @@ export class UnrecoverableError extends TributaryError {
   }
 }
 
+/** ERR_CLOSED for `call` on a closed `component`. */
+export function closedError(component: string, call: string): TributaryError {
+  return new TributaryError('ERR_CLOSED', `${component} is closed: ${call} is not allowed`);
+}
+
 /** Marks `err` as unrecoverable. */
 export function unrecoverable(err: unknown, context?: RecordContext): UnrecoverableError {
   return new UnrecoverableError(err, context);

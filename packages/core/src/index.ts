@@ -24,7 +24,10 @@ export {
   defaultErrorClassifier,
   errorMessage,
   causeChain,
+  closedError,
 } from './errors';
+export type { Closable } from './client-registry';
+export { ClientRegistry } from './client-registry';
 
 // config
 export { ConfigCheck, freezeOptions } from './config';

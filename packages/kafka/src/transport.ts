@@ -7,8 +7,8 @@ import type {
   Transport,
   TransportFeatures,
 } from '@tributary/core';
+import { ClientRegistry } from '@tributary/core';
 import { KafkaAdmin } from './admin';
-import { closedError } from './errors';
 import { KafkaGroupConsumerImpl, type KafkaGroupConsumer } from './group-consumer';
 import {
   resolveGroupConsumerOptions,
@@ -21,9 +21,6 @@ import {
 import { KafkaPartitionConsumer } from './partition-consumer';
 import { KafkaProducer, type KafkaTransportProducer } from './producer';
 
-interface Closable {
-  close(): Promise<void>;
-}
 
 /** The Kafka transport: `producer()` and `groupConsumer()` return Kafka's richer types (with metrics). */
 export interface KafkaTransport extends Transport {
@@ -39,9 +36,7 @@ class KafkaTransportImpl implements KafkaTransport {
   readonly features: TransportFeatures;
   readonly brokers: readonly string[];
   readonly #config: ResolvedKafkaConfig;
-  readonly #open = new Set<Closable>();
-  #closed = false;
-  #closing: Promise<void> | undefined;
+  readonly #clients = new ClientRegistry('kafka transport');
 
   constructor(config: ResolvedKafkaConfig) {
     this.#config = config;
@@ -56,44 +51,30 @@ class KafkaTransportImpl implements KafkaTransport {
   }
 
   producer(options?: ProducerOptions): KafkaTransportProducer {
-    this.#ensureOpen('producer()');
     const resolved = resolveProducerOptions(options, this.#config);
-    return this.#track((onClosed) => new KafkaProducer(this.#config, resolved, onClosed));
+    return this.#clients.track('producer()', (onClosed) => new KafkaProducer(this.#config, resolved, onClosed));
   }
 
   groupConsumer(options: GroupConsumerOptions): KafkaGroupConsumer {
-    this.#ensureOpen('groupConsumer()');
     const resolved = resolveGroupConsumerOptions(options, this.#config);
-    return this.#track((onClosed) => new KafkaGroupConsumerImpl(this.#config, resolved, onClosed));
+    return this.#clients.track('groupConsumer()', (onClosed) => new KafkaGroupConsumerImpl(this.#config, resolved, onClosed));
   }
 
   partitionConsumer(options: PartitionConsumerOptions): PartitionConsumer {
-    this.#ensureOpen('partitionConsumer()');
     const resolved = resolvePartitionConsumerOptions(options, this.#config);
-    return this.#track((onClosed) => new KafkaPartitionConsumer(this.#config, resolved, onClosed));
+    return this.#clients.track('partitionConsumer()', (onClosed) => new KafkaPartitionConsumer(this.#config, resolved, onClosed));
   }
 
   admin(): Admin {
-    this.#ensureOpen('admin()');
-    return this.#track((onClosed) => new KafkaAdmin(this.#config, onClosed));
+    return this.#clients.track('admin()', (onClosed) => new KafkaAdmin(this.#config, onClosed));
   }
 
   /** Closes everything this transport created, concurrently (consumers drain and leave their groups). Idempotent. */
   close(): Promise<void> {
-    this.#closed = true;
-    this.#closing ??= Promise.all([...this.#open].map((c) => c.close())).then(() => undefined);
-    return this.#closing;
+    return this.#clients.closeAll();
   }
 
-  #track<C extends Closable>(create: (onClosed: () => void) => C): C {
-    const component: C = create(() => this.#open.delete(component));
-    this.#open.add(component);
-    return component;
-  }
 
-  #ensureOpen(call: string): void {
-    if (this.#closed) throw closedError('transport', call);
-  }
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   type TopicSpec,
 } from '@tributary/core';
 import type { BrokerEngine } from './broker';
-import { closedError } from './errors';
+import { closedError } from '@tributary/core';
 import { checkPartitionCount, topicNameProblem } from './options';
 
 /**

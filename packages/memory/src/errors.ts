@@ -13,11 +13,6 @@ import {
   type TopicPartition,
 } from '@tributary/core';
 
-/** ERR_CLOSED for a call on a closed component. */
-export function closedError(component: string, call: string): TributaryError {
-  return new TributaryError('ERR_CLOSED', `${component} is closed: ${call} is not allowed`);
-}
-
 /**
  * What `onError` receives when `onBatch` rejects: the handler's own
  * TributaryError unchanged (it classified the failure), anything else wrapped

@@ -9,7 +9,8 @@ import {
   type TopicPartitionOffset,
 } from '@tributary/core';
 import type { BrokerEngine } from './broker';
-import { batchError, callbackError, closedError, reportError } from './errors';
+import { closedError } from '@tributary/core';
+import { batchError, callbackError, reportError } from './errors';
 import type { ConsumerGroup, GroupMember, PartitionGrant } from './consumer-group';
 import { checkHandlers, checkOffset, type ResolvedGroupConsumerOptions } from './options';
 import { PartitionFetcher, type FetcherHost } from './partition-fetcher';

@@ -1,6 +1,7 @@
 import { ConfigCheck, TributaryError, type ConsumerHandlers, type PartitionConsumer, type RecordBatch } from '@tributary/core';
 import type { BrokerEngine } from './broker';
-import { batchError, closedError, reportError } from './errors';
+import { closedError } from '@tributary/core';
+import { batchError, reportError } from './errors';
 import { checkHandlers, checkOffset, type ResolvedPartitionConsumerOptions } from './options';
 import { PartitionFetcher, type FetcherHost } from './partition-fetcher';
 

@@ -8,7 +8,7 @@ import {
   type TransportProducer,
 } from '@tributary/core';
 import type { BrokerEngine, TopicState } from './broker';
-import { closedError } from './errors';
+import { closedError } from '@tributary/core';
 import { KeyHasher, toPositive } from '@tributary/core';
 import { topicNameProblem, type ResolvedProducerOptions } from './options';
 import type { PartitionLog } from './partition-log';

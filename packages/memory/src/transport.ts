@@ -1,4 +1,5 @@
 import {
+  ClientRegistry,
   ConfigCheck,
   type Admin,
   type GroupConsumer,
@@ -13,7 +14,6 @@ import {
 } from '@tributary/core';
 import { MemoryAdmin } from './admin';
 import { MemoryBroker, engineOf, type BrokerEngine } from './broker';
-import { closedError } from './errors';
 import { MemoryGroupConsumer } from './group-consumer';
 import {
   checkTransportOptions,
@@ -26,9 +26,6 @@ import {
 import { MemoryPartitionConsumer } from './partition-consumer';
 import { MemoryProducer } from './producer';
 
-interface Closable {
-  close(): Promise<void>;
-}
 
 /**
  * The in-process transport. Everything it creates shares its broker;
@@ -42,9 +39,7 @@ export class MemoryTransport implements Transport {
   readonly broker: MemoryBroker;
   readonly #engine: BrokerEngine;
   readonly #logger: Logger;
-  readonly #open = new Set<Closable>();
-  #closed = false;
-  #closing: Promise<void> | undefined;
+  readonly #clients = new ClientRegistry('memory transport');
 
   constructor(broker: MemoryBroker, logger: Logger) {
     this.broker = broker;
@@ -60,44 +55,30 @@ export class MemoryTransport implements Transport {
   }
 
   producer(options: ProducerOptions = {}): TransportProducer {
-    this.#ensureOpen('producer()');
     const resolved = resolveProducerOptions(options, this.#logger, this.#engine.nextSeq());
-    return this.#track((onClosed) => new MemoryProducer(this.#engine, resolved, onClosed));
+    return this.#clients.track('producer()', (onClosed) => new MemoryProducer(this.#engine, resolved, onClosed));
   }
 
   groupConsumer(options: GroupConsumerOptions): GroupConsumer {
-    this.#ensureOpen('groupConsumer()');
     const resolved = resolveGroupConsumerOptions(options, this.#logger, this.#engine.nextSeq());
-    return this.#track((onClosed) => new MemoryGroupConsumer(this.#engine, resolved, onClosed));
+    return this.#clients.track('groupConsumer()', (onClosed) => new MemoryGroupConsumer(this.#engine, resolved, onClosed));
   }
 
   partitionConsumer(options: PartitionConsumerOptions): PartitionConsumer {
-    this.#ensureOpen('partitionConsumer()');
     const resolved = resolvePartitionConsumerOptions(options, this.#logger, this.#engine.nextSeq());
-    return this.#track((onClosed) => new MemoryPartitionConsumer(this.#engine, resolved, onClosed));
+    return this.#clients.track('partitionConsumer()', (onClosed) => new MemoryPartitionConsumer(this.#engine, resolved, onClosed));
   }
 
   admin(): Admin {
-    this.#ensureOpen('admin()');
-    return this.#track((onClosed) => new MemoryAdmin(this.#engine, onClosed));
+    return this.#clients.track('admin()', (onClosed) => new MemoryAdmin(this.#engine, onClosed));
   }
 
   /** Closes everything this transport created, concurrently (group members drain and leave). Idempotent. */
   close(): Promise<void> {
-    this.#closed = true;
-    this.#closing ??= Promise.all([...this.#open].map((c) => c.close())).then(() => undefined);
-    return this.#closing;
+    return this.#clients.closeAll();
   }
 
-  #track<C extends Closable>(create: (onClosed: () => void) => C): C {
-    const component: C = create(() => this.#open.delete(component));
-    this.#open.add(component);
-    return component;
-  }
 
-  #ensureOpen(call: string): void {
-    if (this.#closed) throw closedError('memory transport', call);
-  }
 }
 
 /**
