@@ -1,6 +1,8 @@
 // The quick start of the README, compiled and run. Between the README markers
 // is exactly the snippet the README shows (its top-level awaits run inside
-// the test function here); keep the two in step.
+// the test function here); the last test checks the two are in step.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { waitFor } from '@tributary/testutil';
 // README:start
 import { createBus, createRouter, eventHandler, routeByEventType } from '@tributary/core';
@@ -46,6 +48,22 @@ describe('README quick start', () => {
       expect(process.listenerCount('SIGINT')).toBe(listeners);
     } finally {
       log.mockRestore();
+    }
+  });
+
+  it('is the snippet the root README and the core README show', () => {
+    const source = readFileSync(__filename, 'utf8');
+    const between = (from: string, to: string): string => source.slice(source.indexOf(from) + from.length, source.indexOf(to));
+    const dedent = (text: string): string =>
+      text
+        .split('\n')
+        .map((line) => line.replace(/^ {6}/, ''))
+        .join('\n')
+        .trim();
+    const snippet = `${between('// README:start', '// README:pause').trim()}\n\n${dedent(between('// README:resume', '// README:end'))}`;
+    for (const readme of ['../../../README.md', '../README.md']) {
+      const text = readFileSync(join(__dirname, readme), 'utf8');
+      expect(text).toContain('```ts\n' + snippet + '\n```');
     }
   });
 });
