@@ -48,7 +48,11 @@ export interface KafkaProducerSettings {
    * Default true. With false, acks=all still holds unless overridden in `rdkafka.producer`.
    */
   readonly idempotent?: boolean;
-  /** How long to wait to fill a batch (librdkafka `linger.ms`). Default 5. */
+  /**
+   * How long to wait to fill a batch (librdkafka `linger.ms`). Default 1: an
+   * awaited single send is not held back for long, and batched sends still
+   * fill (librdkafka's own default of 5 ms put a 5 ms floor under every awaited send).
+   */
   readonly lingerMs?: number;
   /** Batch compression. Default 'none'. */
   readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -95,7 +99,7 @@ export const KAFKA_DEFAULTS = Object.freeze({
   requestTimeoutMs: 30_000,
   maxRecordBytes: 1_048_576,
   idempotent: true,
-  lingerMs: 5,
+  lingerMs: 1,
   compression: 'none' as const,
   sessionTimeoutMs: 45_000,
   heartbeatIntervalMs: 3_000,
@@ -461,6 +465,10 @@ export function consumerNativeConfig(config: ResolvedKafkaConfig, options: Consu
   native['auto.offset.reset'] = options.fromBeginning ? 'earliest' : 'latest';
   native['session.timeout.ms'] = config.sessionTimeoutMs;
   native['heartbeat.interval.ms'] = config.heartbeatIntervalMs;
+  // librdkafka's default (1 s) idles the fetcher for a whole second whenever its
+  // local queue passes queued.min.messages, capping consume throughput
+  // (docs/benchmarks.md); a short back-off keeps the queue fed.
+  native['fetch.queue.backoff.ms'] = 10;
   const overrides = config.rdkafka.consumer;
   // The next-generation group protocol (KIP-848) assigns on the broker and
   // rejects a client-side assignment strategy.

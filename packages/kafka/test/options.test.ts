@@ -34,7 +34,7 @@ describe('resolveKafkaConfig', () => {
       requestTimeoutMs: 30_000,
       maxRecordBytes: 1_048_576,
       idempotent: true,
-      lingerMs: 5,
+      lingerMs: 1,
       compression: 'none',
       sessionTimeoutMs: 45_000,
       heartbeatIntervalMs: 3_000,
@@ -124,6 +124,7 @@ describe('librdkafka configuration', () => {
       'auto.offset.reset': 'latest',
       'session.timeout.ms': 45_000,
       'heartbeat.interval.ms': 3_000,
+      'fetch.queue.backoff.ms': 10,
       'fetch.wait.max.ms': 100,
     });
     expect(consumerNativeConfig(config, { groupId: 'g', clientId: 'c', fromBeginning: true })['auto.offset.reset']).toBe('earliest');
