@@ -10,11 +10,13 @@ export const PRODUCER = Object.freeze({
   /** Idempotent producer wherever the client has one. */
   idempotent: true,
   /**
-   * How long a client-side batch may wait for more records. 5 ms is the
-   * default of librdkafka and of the Java client since Kafka 4.0; KafkaJS and
+   * How long a client-side batch may wait for more records: Tributary's
+   * default (1 ms), given to every client that has the knob so the raw
+   * clients are measured as configured as Tributary configures librdkafka
+   * (librdkafka's and Java's own default is 5 ms). KafkaJS and
    * @platformatic/kafka have no linger (one send() call = one request).
    */
-  lingerMs: 5,
+  lingerMs: 1,
   /** Bytes per partition batch: librdkafka's default (Java's is 16 KiB; raised to match). */
   batchBytes: 1_000_000,
   compression: 'none',
@@ -26,6 +28,12 @@ export const CONSUMER = Object.freeze({
   maxBatchRecords: 500,
   /** No commits during the measurement: every client reads a fresh group from the beginning. */
   autoCommit: false,
+  /**
+   * librdkafka's fetch.queue.backoff.ms, as Tributary sets it (librdkafka's
+   * 1 s default idles the fetcher whenever its local queue is full); given to
+   * the raw ckjs consumers too.
+   */
+  fetchQueueBackoffMs: 10,
 });
 
 /** How the application drives the batched produce phase (Node clients). */

@@ -18,7 +18,7 @@ export function version() {
 }
 export const notes =
   `produce() per record, delivery reports via setPollInBackground(true); linger.ms=${PRODUCER.lingerMs}, batch.size=${PRODUCER.batchBytes}, ` +
-  `enable.idempotence=true, acks=all; consumer: consume(${CONSUMER.maxBatchRecords}) loop, timeout only for the first message`;
+  `enable.idempotence=true, acks=all; consumer: consume(${CONSUMER.maxBatchRecords}) loop, fetch.queue.backoff.ms=${CONSUMER.fetchQueueBackoffMs}, timeout only for the first message`;
 
 const producerConfig = (brokers, clientId, extra) => ({
   'bootstrap.servers': brokers,
@@ -80,6 +80,7 @@ export async function openConsumer({ brokers, clientId, topic, groupId, timestam
       'client.id': clientId,
       'group.id': groupId,
       'enable.auto.commit': CONSUMER.autoCommit,
+      'fetch.queue.backoff.ms': CONSUMER.fetchQueueBackoffMs,
       ...overrides.rdkafkaConsumer,
     },
     { 'auto.offset.reset': 'earliest' },

@@ -16,7 +16,7 @@ export function version() {
 }
 export const notes =
   `send({ topic, messages }) per chunk; linger.ms=${PRODUCER.lingerMs}, batch.size=${PRODUCER.batchBytes}, idempotent, acks=-1; ` +
-  `consumer: eachBatch, js.consumer.max.batch.size=${CONSUMER.maxBatchRecords}, autoCommit off`;
+  `consumer: eachBatch, js.consumer.max.batch.size=${CONSUMER.maxBatchRecords}, fetch.queue.backoff.ms=${CONSUMER.fetchQueueBackoffMs}, autoCommit off`;
 
 function client(brokers, clientId) {
   return new KafkaJS.Kafka({ kafkaJS: { brokers: brokers.split(','), clientId, logLevel: KafkaJS.logLevel.ERROR } });
@@ -44,6 +44,7 @@ export async function openConsumer({ brokers, clientId, topic, groupId, timestam
   const consumer = client(brokers, clientId).consumer({
     kafkaJS: { groupId, fromBeginning: true, autoCommit: CONSUMER.autoCommit },
     'js.consumer.max.batch.size': CONSUMER.maxBatchRecords,
+    'fetch.queue.backoff.ms': CONSUMER.fetchQueueBackoffMs,
     ...overrides.rdkafkaConsumer,
   });
   await consumer.connect();
