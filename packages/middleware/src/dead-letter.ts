@@ -14,6 +14,7 @@ import {
   errorMessage,
   isPermanentError,
   isTributaryError,
+  RetriesExhaustedError,
   retryWithBackoff,
   type BackoffOptions,
   type ConfigProblem,
@@ -26,7 +27,7 @@ import {
 import { definedOnly } from './defined-only';
 import { RatioWindow } from './ratio-window';
 import { recordContext, where } from './record-context';
-import { emitRecordEvent, isInsideRetry, observeRecord } from './record-events';
+import { emitRecordEvent, enclosingRetry, observeRecord } from './record-events';
 
 /**
  * Stops the consumer when too large a share of recent records dead-letters:
@@ -110,27 +111,22 @@ export interface DeadLetterMiddlewareOptions {
  *   the call rejects with that ERR_STOPPED error (cause = the record's
  *   failure), leaving the record unacknowledged.
  *
- * Place it **outside** withRetry (earlier in the chain): inside, it sees a
- * failure before retries ran out. It logs a warning (once) when it finds
- * itself inside a withRetry.
+ * Either side of withRetry works. Outside (earlier in the chain, the
+ * recommended order) it sees the final failure once retries ran out. Inside,
+ * it asks the enclosing withRetry whether a failure will be retried and
+ * leaves those to it; on the last attempt a transient failure is
+ * dead-lettered as exhausted (ERR_RETRIES_EXHAUSTED). So the order in which
+ * Watermill's poison queue skips retries does not skip them here.
  *
  * @throws ConfigError (ERR_CONFIG) naming every invalid option.
  */
 export function withDeadLetter(options: DeadLetterMiddlewareOptions): HandlerMiddleware {
   const o = resolveOptions(options);
   const guard = o.rateGuard ? new RatioWindow(o.rateGuard.windowMs, o.now) : undefined;
-  let warnedInsideRetry = false;
 
   return (next) => {
     const handlerName = o.handlerName ?? (next.name || 'anonymous');
     return async (message, ctx) => {
-      if (!warnedInsideRetry && isInsideRetry(ctx)) {
-        warnedInsideRetry = true;
-        ctx.logger.warn(
-          { topic: message.topic },
-          'withDeadLetter is placed inside withRetry: failures reach it before retries run out, and exhausted records escape it. Put withDeadLetter before withRetry in the chain.',
-        );
-      }
       let lastRetried = 0;
       let firstFailureAt: number | undefined;
       const inner = observeRecord(ctx, (event) => {
@@ -141,8 +137,15 @@ export function withDeadLetter(options: DeadLetterMiddlewareOptions): HandlerMid
       try {
         await next(message, inner);
       } catch (error) {
-        if (ctx.signal.aborted || ctx.stopping?.aborted || !o.deadLetterIf(error)) throw error;
-        const attempts = attemptsOf(error, lastRetried, ctx);
+        if (ctx.signal.aborted || ctx.stopping?.aborted) throw error;
+        // Inside withRetry (the order where Watermill's poison queue skips
+        // retries): a failure the retry will try again is not ours yet; on
+        // the last attempt a transient failure is judged as exhausted.
+        const retryAround = enclosingRetry(ctx);
+        if (retryAround?.(error)) throw error;
+        const reason = retryAround && !isPermanentError(error) ? new RetriesExhaustedError(ctx.attempt, error, recordContext(message)) : error;
+        if (!o.deadLetterIf(reason)) throw error;
+        const attempts = attemptsOf(reason, lastRetried, ctx);
         const topic = o.topicOf(message);
         if (guard && o.rateGuard) {
           const { total, hits } = guard.counts();
@@ -159,7 +162,7 @@ export function withDeadLetter(options: DeadLetterMiddlewareOptions): HandlerMid
         }
         const record = deadLetterRecord(message, {
           topic,
-          reason: error,
+          reason,
           attempts,
           handler: handlerName,
           ...(ctx.groupId === undefined ? {} : { groupId: ctx.groupId }),
@@ -170,10 +173,10 @@ export function withDeadLetter(options: DeadLetterMiddlewareOptions): HandlerMid
         // (other partitions) see each other; a failed publish stays counted,
         // which errs towards stopping.
         guard?.add(true);
-        await publish(o, record, message, error, ctx);
-        emitRecordEvent(ctx, message, { type: 'dead-letter', error, topic, attempts });
+        await publish(o, record, message, reason, ctx);
+        emitRecordEvent(ctx, message, { type: 'dead-letter', error: reason, topic, attempts });
         try {
-          o.onDeadLetter?.({ message, error, record, attempts });
+          o.onDeadLetter?.({ message, error: reason, record, attempts });
         } catch (err) {
           ctx.logger.warn({ err }, 'withDeadLetter: onDeadLetter threw; ignored');
         }

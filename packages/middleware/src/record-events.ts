@@ -29,7 +29,10 @@ const OBSERVERS = Symbol.for('@tributary/middleware.record-observers');
 /** Set by withRetry on the context it passes inward, so withDeadLetter can tell it is placed inside a retry. */
 const INSIDE_RETRY = Symbol.for('@tributary/middleware.inside-retry');
 
-type Marked = HandlerContext & { readonly [OBSERVERS]?: readonly RecordObserver[]; readonly [INSIDE_RETRY]?: true };
+type Marked = HandlerContext & { readonly [OBSERVERS]?: readonly RecordObserver[]; readonly [INSIDE_RETRY]?: WillRetry };
+
+/** Whether the enclosing withRetry will make another attempt after `error`. */
+export type WillRetry = (error: unknown) => boolean;
 
 /** A copy of `ctx` whose inner events also reach `observer` (outer observers keep theirs). */
 export function observeRecord(ctx: HandlerContext, observer: RecordObserver): HandlerContext {
@@ -51,12 +54,12 @@ export function emitRecordEvent(ctx: HandlerContext, message: Message, event: Re
   }
 }
 
-/** A copy of `ctx` marked as being inside withRetry. */
-export function markInsideRetry(ctx: HandlerContext): HandlerContext {
-  return { ...ctx, [INSIDE_RETRY]: true } as HandlerContext;
+/** A copy of `ctx` marked as being inside withRetry, which answers `willRetry` for the current attempt. */
+export function markInsideRetry(ctx: HandlerContext, willRetry: WillRetry): HandlerContext {
+  return { ...ctx, [INSIDE_RETRY]: willRetry } as HandlerContext;
 }
 
-/** True when a withRetry is further out in the chain than the caller. */
-export function isInsideRetry(ctx: HandlerContext): boolean {
-  return (ctx as Marked)[INSIDE_RETRY] === true;
+/** The enclosing withRetry's decision for this attempt, when a withRetry is further out in the chain. */
+export function enclosingRetry(ctx: HandlerContext): WillRetry | undefined {
+  return (ctx as Marked)[INSIDE_RETRY];
 }

@@ -92,7 +92,14 @@ export function withRetry(options: RetryOptions = {}): HandlerMiddleware {
   return (next) => async (message, ctx) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        await next(message, markInsideRetry({ ...ctx, attempt }));
+        // Middleware inside (withDeadLetter) asks whether this failure will be retried.
+        const willRetry = (error: unknown): boolean =>
+          !(ctx.stopping ?? ctx.signal).aborted &&
+          !isProgrammerError(error) &&
+          !isUnrecoverableError(error) &&
+          retryIf(error, attempt) &&
+          policyOf.canRetry(attempt);
+        await next(message, markInsideRetry({ ...ctx, attempt }, willRetry));
         return;
       } catch (error) {
         // Backoff is a wait, not work: it ends as soon as the consumer begins to stop.

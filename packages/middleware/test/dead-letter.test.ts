@@ -13,7 +13,7 @@ import {
 import { memory } from '@tributary/memory';
 import { MockProducer, buildMessage, textOf, uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
 import { observeRecord, withDeadLetter, withRetry, type DeadLetterInfo, type RecordEvent } from '@tributary/middleware';
-import { recordingLogger, run, testContext } from './support/context';
+import { run, testContext } from './support/context';
 
 const message = buildMessage({
   topic: 'orders',
@@ -236,15 +236,42 @@ describe('withDeadLetter', () => {
     });
   });
 
-  it('warns once when placed inside withRetry', async () => {
-    const logger = recordingLogger();
-    const { ctx } = testContext({ logger });
-    const handler = chainHandlers(failWith(decodeError), withRetry({ maxAttempts: 1 }), withDeadLetter({ producer: new MockProducer() }));
+  it('inside withRetry: leaves failures the retry will try again to it, and dead-letters the last attempt as exhausted', async () => {
+    const { ctx } = testContext();
+    const producer = new MockProducer();
+    let calls = 0;
+    const handler = chainHandlers(
+      () => {
+        calls++;
+        throw new Error('db down');
+      },
+      withRetry({ initialMs: 1, maxMs: 1, maxAttempts: 3 }),
+      withDeadLetter({ producer }),
+    );
     await handler(message, ctx);
+    expect(calls).toBe(3);
+    expect(producer.records).toHaveLength(1);
+    expect(producer.records[0]?.headers).toMatchObject({
+      [DeadLetterHeaders.errorCode]: 'ERR_RETRIES_EXHAUSTED',
+      [DeadLetterHeaders.attempts]: '3',
+    });
+  });
+
+  it('inside withRetry: a permanent failure is dead-lettered at once', async () => {
+    const { ctx } = testContext();
+    const producer = new MockProducer();
+    let calls = 0;
+    const handler = chainHandlers(
+      () => {
+        calls++;
+        throw decodeError();
+      },
+      withRetry({ initialMs: 1, maxMs: 1, maxAttempts: 3 }),
+      withDeadLetter({ producer }),
+    );
     await handler(message, ctx);
-    const warnings = logger.entries.filter((e) => e.level === 'warn');
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.msg).toContain('Put withDeadLetter before withRetry');
+    expect(calls).toBe(1);
+    expect(producer.records[0]?.headers?.[DeadLetterHeaders.errorCode]).toBe('ERR_DECODE');
   });
 
   it('validates every option at once', () => {

@@ -101,8 +101,8 @@ describe('middleware on Kafka (end to end)', () => {
         handler,
         withTracing(traced),
         withLogging({ logger }),
-        withDeadLetter({ producer: dlqProducer, handlerName: 'billing' }),
         withRetry({ initialMs: 10, maxMs: 50, maxAttempts: 3 }),
+        withDeadLetter({ producer: dlqProducer, handlerName: 'billing' }),
       ),
     );
 

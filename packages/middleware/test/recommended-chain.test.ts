@@ -99,7 +99,10 @@ describe('middleware order (consumer runtime on the memory transport)', () => {
     };
   }
 
-  it('wrong: a dead-letter that takes every failure, inside retry, dead-letters at the first failure — no retry ever runs', async () => {
+  // Watermill's known bug: a poison queue placed inside retry takes the first
+  // failure, so no retry ever runs. Here withDeadLetter asks the enclosing
+  // withRetry first, so that order retries too.
+  it('no Watermill trap: a dead-letter that takes every failure, inside retry, still lets the retries run', async () => {
     const dlqProducer = transport.producer();
     const { handle, attempts } = flakyHandler();
     const { committed, dlq } = await run(
@@ -109,12 +112,12 @@ describe('middleware order (consumer runtime on the memory transport)', () => {
       withDeadLetter({ producer: dlqProducer, deadLetterIf: () => true }),
     );
     await waitFor(async () => (await committed()) === 2, { message: 'both committed' });
-    expect(attempts.get('flaky')).toBe(1); // would have succeeded on the third attempt
-    expect(await dlq()).toBe(1); // …and was dead-lettered instead
+    expect(attempts.get('flaky')).toBe(3); // retried, and succeeded on the third attempt
+    expect(await dlq()).toBe(0); // …so nothing was dead-lettered
     await dlqProducer.close();
   });
 
-  it('wrong: the default dead-letter inside retry lets an exhausted record escape — it is never dead-lettered and the consumer stops', async () => {
+  it('the default dead-letter inside retry dead-letters what exhausts its retries, and the partition moves on', async () => {
     const dlqProducer = transport.producer();
     let attempts = 0;
     const { consumer, committed, dlq } = await run(
@@ -128,10 +131,10 @@ describe('middleware order (consumer runtime on the memory transport)', () => {
       withRetry(fastRetry),
       withDeadLetter({ producer: dlqProducer }),
     );
-    await expect(consumer.wait()).rejects.toMatchObject({ code: 'ERR_RETRIES_EXHAUSTED' });
+    await waitFor(async () => (await committed()) === 3, { message: 'all three committed' });
     expect(attempts).toBe(3);
-    expect(await dlq()).toBe(0);
-    expect(await committed()).toBe(1); // stuck before "broken"; "after" is never processed
+    expect(await dlq()).toBe(1);
+    expect(consumer.isRunning()).toBe(true);
     await dlqProducer.close();
   });
 
