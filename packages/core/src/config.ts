@@ -56,6 +56,22 @@ export class ConfigCheck {
     return this.check((optional && value === undefined) || typeof value === 'function', field, `must be a function (got ${describe(value)})`);
   }
 
+  /**
+   * Runs `build` — a constructor or factory that validates its own options —
+   * and folds a ConfigError it throws into this check, each field named
+   * `<prefix>.<field>` (as is when `prefix` is empty). Returns what `build`
+   * returned, or undefined when it was invalid; any other error propagates.
+   */
+  nested<T>(prefix: string, build: () => T): T | undefined {
+    try {
+      return build();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const p of err.problems) this.problem(prefix ? `${prefix}.${p.field}` : p.field, p.message);
+      return undefined;
+    }
+  }
+
   get problems(): readonly ConfigProblem[] {
     return this.#problems;
   }

@@ -119,3 +119,32 @@ describe('freezeOptions', () => {
     expect(freezeOptions(undefined)).toBeUndefined();
   });
 });
+
+describe('ConfigCheck.nested', () => {
+  it('folds a nested ConfigError into the check under a prefix and returns undefined', () => {
+    const check = new ConfigCheck('outer').integer(-1, 'size', 0);
+    const built = check.nested('retry', () => {
+      throw new ConfigError('Backoff', [
+        { field: 'maxMs', message: 'too small' },
+        { field: 'maxAttempts', message: 'must be at least 1' },
+      ]);
+    });
+    expect(built).toBeUndefined();
+    expect(check.problems.map((p) => p.field)).toEqual(['size', 'retry.maxMs', 'retry.maxAttempts']);
+    expect(() => check.throwIfInvalid()).toThrow(ConfigError);
+  });
+
+  it('returns what the builder built, keeps fields as is without a prefix, and lets other errors through', () => {
+    const check = new ConfigCheck('outer');
+    expect(check.nested('x', () => 42)).toBe(42);
+    check.nested('', () => {
+      throw new ConfigError('inner', [{ field: 'a', message: 'bad' }]);
+    });
+    expect(check.problems).toEqual([{ field: 'a', message: 'bad' }]);
+    expect(() =>
+      check.nested('x', () => {
+        throw new TypeError('boom');
+      }),
+    ).toThrow(TypeError);
+  });
+});

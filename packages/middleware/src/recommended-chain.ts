@@ -88,12 +88,8 @@ export function recommendedChain(options: RecommendedChainOptions): HandlerMiddl
   }
   const middlewares: HandlerMiddleware[] = [];
   const add = (name: string, build: () => HandlerMiddleware): void => {
-    try {
-      middlewares.push(build());
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      for (const p of err.problems) check.problem(`${name}.${p.field}`, p.message);
-    }
+    const middleware = check.nested(name, build);
+    if (middleware) middlewares.push(middleware);
   };
   const o = options;
   for (const name of RECOMMENDED_ORDER) {

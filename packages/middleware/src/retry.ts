@@ -5,7 +5,6 @@
 import {
   Backoff,
   ConfigCheck,
-  ConfigError,
   RetriesExhaustedError,
   abortedError,
   isPermanentError,
@@ -79,13 +78,7 @@ const defaultRetryIf = (error: unknown): boolean => !isPermanentError(error);
 export function withRetry(options: RetryOptions = {}): HandlerMiddleware {
   const { retryIf = defaultRetryIf, onRetry, random = Math.random, ...policy } = options;
   const check = new ConfigCheck('withRetry').fn(retryIf, 'retryIf').fn(onRetry, 'onRetry');
-  let backoff: Backoff | undefined;
-  try {
-    backoff = new Backoff(policy, random);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const p of err.problems) check.problem(p.field, p.message);
-  }
+  const backoff = check.nested('', () => new Backoff(policy, random));
   check.throwIfInvalid();
   const policyOf = backoff as Backoff;
 

@@ -1,4 +1,4 @@
-import { Backoff, isTributaryError, type BackoffOptions, type ConfigCheck, type ConfigProblem } from '@tributary/core';
+import { Backoff, type BackoffOptions, type ConfigCheck } from '@tributary/core';
 
 /**
  * Validates a nested backoff policy into `check` (problems named
@@ -11,11 +11,5 @@ export function checkBackoff(check: ConfigCheck, options: BackoffOptions | undef
     check.problem(field, 'must be backoff options (an object)');
     return;
   }
-  try {
-    new Backoff(options);
-  } catch (err) {
-    const problems = isTributaryError(err) ? (err as { problems?: readonly ConfigProblem[] }).problems : undefined;
-    if (problems === undefined) throw err;
-    for (const p of problems) check.problem(`${field}.${p.field}`, p.message);
-  }
+  check.nested(field, () => new Backoff(options));
 }

@@ -7,7 +7,6 @@
 import {
   Backoff,
   ConfigCheck,
-  ConfigError,
   DEFAULT_BACKOFF,
   defaultDeadLetterTopic,
   silentLogger,
@@ -247,15 +246,9 @@ export function backoffOf(
     check.problem(field, 'must be an object');
     return undefined;
   }
-  try {
-    // Only given fields override: an explicit undefined keeps the default.
-    const set = Object.fromEntries(Object.entries(given ?? {}).filter(([, v]) => v !== undefined));
-    return new Backoff({ ...defaults, ...set });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const p of err.problems) check.problem(`${field}.${p.field}`, p.message);
-    return undefined;
-  }
+  // Only given fields override: an explicit undefined keeps the default.
+  const set = Object.fromEntries(Object.entries(given ?? {}).filter(([, v]) => v !== undefined));
+  return check.nested(field, () => new Backoff({ ...defaults, ...set }));
 }
 
 /** A logger must have pino's level methods and `child`. */

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { Backoff, sleep, type BackoffOptions } from '../backoff';
 import { ConfigCheck, freezeOptions } from '../config';
-import { ConfigError, RetriesExhaustedError, TributaryError, errorMessage, isPermanentError, isTributaryError } from '../errors';
+import { RetriesExhaustedError, TributaryError, errorMessage, isPermanentError, isTributaryError } from '../errors';
 import type { BatchHandler, ConsumerControl, HandlerContext, MessageHandler, RecordOutcome } from '../handler';
 import { silentLogger, type Logger } from '../logger';
 import { partitionKey, type Message, type TopicPartition, type TopicPartitionOffset } from '../message';
@@ -53,13 +53,8 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
   check.fn(opts.onError, 'onError');
   let backoff: Backoff | undefined;
   if (opts.retry !== false) {
-    try {
-      const given = Object.fromEntries(Object.entries(opts.retry ?? {}).filter(([, v]) => v !== undefined));
-      backoff = new Backoff({ ...CONSUMER_DEFAULTS.retry, ...given });
-    } catch (err) {
-      if (err instanceof ConfigError) for (const p of err.problems) check.problem(`retry.${p.field}`, p.message);
-      else throw err;
-    }
+    const given = Object.fromEntries(Object.entries(opts.retry ?? {}).filter(([, v]) => v !== undefined));
+    backoff = check.nested('retry', () => new Backoff({ ...CONSUMER_DEFAULTS.retry, ...given }));
   }
   let deadLetterTopic: ((message: Message) => string) | undefined;
   let deadLetterProducer: TransportProducer | undefined;
