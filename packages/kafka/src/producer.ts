@@ -7,7 +7,7 @@ import {
 } from '@tributary/core';
 import { ClientDiagnostics, connectNative } from './connection';
 import { RdKafkaCode, closedError, fromNativeError } from './errors';
-import { headerBytes, toNativeHeaders, toNativeValue } from './messages';
+import { NativeHeaderList, headerBytes, toNativeValue } from './messages';
 import { createNativeProducer, type NativeDeliveryReport, type NativeError, type NativeProducer } from './native';
 import { producerNativeConfig, type ResolvedKafkaConfig, type ResolvedProducerOptions } from './options';
 
@@ -82,6 +82,8 @@ export class KafkaProducer implements KafkaTransportProducer {
   #failed = 0;
   #pending = 0;
   #queueFullWaits = 0;
+  /** Reused for every record: the binding copies headers synchronously in produce(). */
+  readonly #headerList = new NativeHeaderList();
 
   constructor(config: ResolvedKafkaConfig, options: ResolvedProducerOptions, onClosed: () => void) {
     this.#config = config;
@@ -175,6 +177,7 @@ export class KafkaProducer implements KafkaTransportProducer {
     const native = this.#native as NativeProducer;
     const records = call.records;
     const maxBytes = this.#config.maxRecordBytes;
+    const headerList = this.#headerList;
     for (let i = call.next; i < records.length; i++) {
       const record = records[i] as ProducerRecord | null | undefined;
       if (typeof record !== 'object' || record === null) {
@@ -196,9 +199,9 @@ export class KafkaProducer implements KafkaTransportProducer {
         this.#fail(call, i, topic, invalid(`records[${i}].key must be a string or null`, topic));
         continue;
       }
-      const headers = toNativeHeaders(record.headers);
-      if (headers !== undefined && !Array.isArray(headers)) {
-        this.#fail(call, i, topic, invalid(`records[${i}].headers["${(headers as { invalid: string }).invalid}"] must be a string`, topic));
+      const headers = headerList.fill(record.headers);
+      if (headers === null) {
+        this.#fail(call, i, topic, invalid(`records[${i}].headers["${headerList.invalid}"] must be a string`, topic));
         continue;
       }
       const partition = record.partition ?? -1;
@@ -213,9 +216,7 @@ export class KafkaProducer implements KafkaTransportProducer {
       }
       // Cheap upper bound first (a UTF-16 unit is at most 3 UTF-8 bytes); exact size only near the limit.
       const valueBytes = value === null ? 0 : value.length;
-      let bound = valueBytes + (key === null ? 0 : key.length * 3);
-      if (headers) for (const h of headers) for (const name in h) bound += (name.length + (h[name] as string).length) * 3;
-      if (bound > maxBytes) {
+      if (valueBytes + (key === null ? 0 : key.length * 3) + headerList.bound > maxBytes) {
         const size = valueBytes + (key === null ? 0 : Buffer.byteLength(key)) + (headers ? headerBytes(headers) : 0);
         if (size > maxBytes) {
           this.#fail(

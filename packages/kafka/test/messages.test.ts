@@ -1,4 +1,4 @@
-import { headerBytes, toMessage, toNativeHeaders, toNativeValue } from '../src/messages';
+import { NativeHeaderList, headerBytes, toMessage, toNativeValue } from '../src/messages';
 
 describe('toMessage', () => {
   it('decodes the key and header values as UTF-8; a repeated header: the last value wins', () => {
@@ -54,12 +54,40 @@ describe('toNativeValue', () => {
   });
 });
 
-describe('toNativeHeaders', () => {
-  it('makes one object per header, undefined for none, and names a non-string value', () => {
-    expect(toNativeHeaders({ a: '1', b: '' })).toEqual([{ a: '1' }, { b: '' }]);
-    expect(toNativeHeaders({})).toBeUndefined();
-    expect(toNativeHeaders(undefined)).toBeUndefined();
-    expect(toNativeHeaders({ a: '1', bad: 2 })).toEqual({ invalid: 'bad' });
+describe('NativeHeaderList', () => {
+  it('makes one single-property object per header, undefined for none, and names a non-string value', () => {
+    const list = new NativeHeaderList();
+    expect(list.fill({ a: '1', b: '' })).toEqual([{ a: '1' }, { b: '' }]);
+    expect(list.bound).toBe((1 + 1 + 1) * 3);
+    expect(list.fill({})).toBeUndefined();
+    expect(list.fill(undefined)).toBeUndefined();
+    expect(list.fill(null)).toBeUndefined();
+    expect(list.fill({ a: '1', bad: 2 })).toBeNull();
+    expect(list.invalid).toBe('bad');
+    expect(list.fill('a=1')).toBeNull();
+    expect(list.invalid).toBe('(headers)');
     expect(headerBytes([{ ab: 'ü' }, { c: '' }])).toBe(2 + 2 + 1);
+  });
+
+  it('reuses its array and objects, and each fill reflects only the record it was given', () => {
+    const list = new NativeHeaderList();
+    const first = list.fill({ a: '1', b: '2', c: '3' });
+    expect(first).toEqual([{ a: '1' }, { b: '2' }, { c: '3' }]);
+    const second = list.fill({ b: 'two' });
+    expect(second).toBe(first);
+    expect(second).toEqual([{ b: 'two' }]);
+    expect(Object.keys((second as Record<string, string>[])[0] as object)).toEqual(['b']);
+    expect(list.fill({ c: 'x', a: 'y' })).toEqual([{ c: 'x' }, { a: 'y' }]);
+  });
+
+  it('keeps an own __proto__ header intact across records', () => {
+    const list = new NativeHeaderList();
+    const headers = (value: string): Record<string, string> => JSON.parse(`{"__proto__": "${value}"}`) as Record<string, string>;
+    for (const value of ['1', '2']) {
+      const out = list.fill(headers(value)) as Record<string, string>[];
+      expect(out).toHaveLength(1);
+      expect(Object.getOwnPropertyNames(out[0])).toEqual(['__proto__']);
+      expect(Object.getOwnPropertyDescriptor(out[0], '__proto__')?.value).toBe(value);
+    }
   });
 });

@@ -4,7 +4,7 @@
  * failures classified, metrics.
  */
 import { murmur2, partitionForKey, type SendResult } from '@tributary/core';
-import { uniqueTopic } from '@tributary/testutil';
+import { ConsumerRecorder, uniqueTopic } from '@tributary/testutil';
 import type { KafkaTransport } from '@tributary/kafka';
 import { testTransport } from './support/broker';
 
@@ -130,6 +130,31 @@ describe('kafka producer', () => {
     await producer.close();
     await expect(producer.flush()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
     await expect(producer.connect()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
+  it('gives every record of one call exactly its own headers (the binding list is reused from record to record)', async () => {
+    const topic = await createTopic(1);
+    const headerSets: (Record<string, string> | undefined)[] = [
+      { a: '1', b: '2', c: '3' },
+      { b: 'only-b' },
+      undefined,
+      {},
+      { c: 'ç', a: '' },
+      { 'trace-id': 'x'.repeat(300) },
+      { a: 'again' },
+    ];
+    const producer = transport.producer();
+    okOffsets(await producer.send(headerSets.map((headers, i) => ({ topic, partition: 0, value: `v${i}`, ...(headers ? { headers } : {}) }))));
+    await producer.close();
+    const consumer = transport.partitionConsumer({ topic, partition: 0, from: 'earliest' });
+    try {
+      const recorder = new ConsumerRecorder();
+      await consumer.run(recorder.handlers);
+      await recorder.waitForDistinct(headerSets.length, { timeoutMs: 10_000 });
+      expect(recorder.messages.map((m) => m.headers)).toEqual(headerSets.map((h) => h ?? {}));
+    } finally {
+      await consumer.close();
+    }
   });
 
   it('counts what is pending until the broker answered', async () => {
