@@ -10,13 +10,11 @@ import {
   type TopicPartitionOffset,
 } from '@tributary/core';
 import { CommitQueue } from './commit-queue';
-import { ClientDiagnostics, connectNative } from './connection';
-import { RdKafkaCode, batchError, closedError, fromNativeError, nativeCodeOf } from './errors';
-import { toMessage } from './messages';
-import { createNativeConsumer, type NativeConsumer, type NativeError, type NativeMessage, type NativeTopicPartition } from './native';
-import { checkHandlers, checkOffset, consumerNativeConfig, type ResolvedGroupConsumerOptions, type ResolvedKafkaConfig } from './options';
-import { FlowRegistry, PartitionFlow, type FlowHost } from './partition-flow';
-import { PollLoop, type PollLoopHost } from './poll-loop';
+import { RdKafkaCode, closedError, fromNativeError } from './errors';
+import { FlowConsumer } from './flow-consumer';
+import type { NativeError, NativeTopicPartition } from './native';
+import { checkOffset, type ResolvedGroupConsumerOptions, type ResolvedKafkaConfig } from './options';
+import { FlowRegistry, PartitionFlow } from './partition-flow';
 
 /** Counters of a group consumer (seed 000's metrics). For lag, use core's `consumerLag` with the admin client. */
 export interface KafkaConsumerMetrics {
@@ -37,23 +35,12 @@ export interface KafkaGroupConsumer extends GroupConsumer {
   metrics(): KafkaConsumerMetrics;
 }
 
-type State = 'new' | 'starting' | 'running' | 'closing' | 'closed';
-
 interface RebalanceEvent {
   readonly kind: 'assign' | 'revoke';
   readonly partitions: NativeTopicPartition[];
   /** Revocation because the member lost its partitions (session timeout), not a hand-over. */
   readonly lost: boolean;
 }
-
-/** Seek requests wait this long for librdkafka to take them. */
-const SEEK_TIMEOUT_MS = 5_000;
-/** Records fetched per consume call, at least. */
-const MIN_FETCH = 1_000;
-/** Bytes buffered per partition before its fetching pauses. */
-const BUFFER_BYTE_LIMIT = 32 * 1024 * 1024;
-/** A poll error with the same code is reported to onError at most this often. */
-const ERROR_REPORT_INTERVAL_MS = 10_000;
 
 function tpOf(p: { topic: string; partition: number }): TopicPartition {
   return { topic: p.topic, partition: p.partition };
@@ -77,46 +64,33 @@ function tpOf(p: { topic: string; partition: number }): TopicPartition {
  *
  * onAssigned/onRevoked run one at a time, in the order the group asked.
  */
-export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost, FlowHost {
+export class KafkaGroupConsumerImpl extends FlowConsumer<ConsumerHandlers> implements KafkaGroupConsumer {
   readonly groupId: string;
-  readonly maxBatchRecords: number;
-  readonly bufferRecordLimit: number;
-  readonly bufferByteLimit = BUFFER_BYTE_LIMIT;
-  readonly #config: ResolvedKafkaConfig;
   readonly #options: ResolvedGroupConsumerOptions;
-  readonly #onClosed: () => void;
   readonly #flows = new FlowRegistry();
   readonly #commits: CommitQueue;
-  readonly #fetchSize: number;
-  #native: NativeConsumer | undefined;
-  #loop: PollLoop | undefined;
-  #handlers: ConsumerHandlers | undefined;
-  #state: State = 'new';
-  #halted = false;
   /** Native calls are applied at once, not queued, while the native client closes. */
   #disconnecting = false;
   #events: RebalanceEvent[] = [];
   /** Flows whose onRevoked has been called (by a revocation or by close), so it never runs twice. */
   readonly #revokeAnnounced = new WeakSet<PartitionFlow>();
   #chain: Promise<void> = Promise.resolve();
-  #starting: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
   #firstAssignment!: () => void;
   readonly #assigned: Promise<void>;
-  readonly #lastReport = new Map<string, number>();
   #batches = 0;
   #records = 0;
   #failedBatches = 0;
   #rebalances = 0;
 
   constructor(config: ResolvedKafkaConfig, options: ResolvedGroupConsumerOptions, onClosed: () => void) {
-    this.#config = config;
+    super(
+      { name: 'group consumer', optionalHandlers: ['onAssigned', 'onRevoked', 'onError'], consuming: `consume from ${options.topics.join(', ')}` },
+      config,
+      options,
+      onClosed,
+    );
     this.#options = options;
-    this.#onClosed = onClosed;
     this.groupId = options.groupId;
-    this.maxBatchRecords = options.maxBatchRecords;
-    this.#fetchSize = Math.max(MIN_FETCH, options.maxBatchRecords);
-    this.bufferRecordLimit = 4 * this.#fetchSize;
     this.#commits = new CommitQueue(config.requestTimeoutMs);
     this.#assigned = new Promise((resolve) => (this.#firstAssignment = resolve));
   }
@@ -126,19 +100,8 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
    * assignment (possibly empty) was applied and its onAssigned settled — or
    * after rebalanceTimeoutMs, when joining takes longer (it goes on).
    */
-  async run(handlers: ConsumerHandlers): Promise<void> {
-    if (this.#state === 'closing' || this.#state === 'closed') throw closedError('group consumer', 'run()');
-    if (this.#state !== 'new') throw new TributaryError('ERR_STATE', 'run() was already called on this consumer');
-    checkHandlers('kafka group consumer handlers', handlers, ['onAssigned', 'onRevoked', 'onError']);
-    this.#handlers = handlers;
-    this.#state = 'starting';
-    this.#starting = this.#start();
-    try {
-      await this.#starting;
-    } catch (err) {
-      await this.close();
-      throw err;
-    }
+  override async run(handlers: ConsumerHandlers): Promise<void> {
+    await super.run(handlers);
     let timer: NodeJS.Timeout | undefined;
     const joined = await Promise.race([
       this.#assigned.then(() => true),
@@ -147,85 +110,67 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
       }),
     ]);
     clearTimeout(timer);
-    if (!joined) this.#options.logger.warn({ topics: this.#options.topics }, 'no assignment yet after rebalanceTimeoutMs; still joining');
+    if (!joined) this.logger.warn({ topics: this.#options.topics }, 'no assignment yet after rebalanceTimeoutMs; still joining');
   }
 
-  async #start(): Promise<void> {
-    const native = createNativeConsumer({
-      ...consumerNativeConfig(this.#config, {
-        groupId: this.groupId,
-        clientId: this.#options.clientId,
-        fromBeginning: this.#options.fromBeginning,
-      }),
-      rebalance_cb: (err: NativeError | undefined, assignment: NativeTopicPartition[]) => this.#onRebalance(err, assignment),
-      offset_commit_cb: (err: NativeError | undefined, partitions: NativeTopicPartition[]) => this.#commits.onResult(err, partitions),
-      queue_non_empty_cb: () => this.#loop?.wake(),
-    });
-    const diagnostics = new ClientDiagnostics(native, this.#options.logger);
-    await connectNative(native, diagnostics, `kafka group consumer ${this.groupId}`, this.#config.brokers, this.#config.connectTimeoutMs);
-    this.#native = native;
-    if (this.#state !== 'starting') return; // closed while connecting: close() disconnects
+  protected async start(): Promise<void> {
+    const native = await this.connect(
+      `kafka group consumer ${this.groupId}`,
+      { groupId: this.groupId, clientId: this.#options.clientId, fromBeginning: this.#options.fromBeginning },
+      {
+        rebalance_cb: (err: NativeError | undefined, assignment: NativeTopicPartition[]) => this.#onRebalance(err, assignment),
+        offset_commit_cb: (err: NativeError | undefined, partitions: NativeTopicPartition[]) => this.#commits.onResult(err, partitions),
+      },
+    );
+    if (native === undefined) return; // closed while connecting: close() disconnects
     try {
       native.subscribe([...this.#options.topics]);
     } catch (err) {
       throw fromNativeError(err, 'consume', `subscribe to ${this.#options.topics.join(', ')}`);
     }
-    this.#loop = new PollLoop(native, this, this.#fetchSize);
-    this.#state = 'running';
-    this.#loop.start();
-    this.#options.logger.debug({ topics: this.#options.topics }, 'group consumer subscribed');
+    this.startPolling(native);
+    this.logger.debug({ topics: this.#options.topics }, 'group consumer subscribed');
   }
 
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    if (this.#state === 'closed') throw closedError('group consumer', 'commit()');
+    this.ensureOpen('commit()');
     const check = new ConfigCheck('kafka commit');
     if (!Array.isArray(offsets)) check.problem('offsets', 'must be an array');
     else offsets.forEach((o: TopicPartitionOffset, i) => checkOffset(check, o?.offset, `offsets[${i}].offset`));
     check.throwIfInvalid();
-    const native = this.#native;
+    const native = this.native;
     if (native === undefined || this.#disconnecting) return;
     const owned = offsets.filter((o) => this.#flows.get(o.topic, o.partition) !== undefined);
     if (owned.length < offsets.length) {
       const ignored = offsets.filter((o) => !owned.includes(o)).map((o) => partitionKey(o));
-      this.#options.logger.debug({ partitions: ignored }, 'commit ignored for partitions this member does not own');
+      this.logger.debug({ partitions: ignored }, 'commit ignored for partitions this member does not own');
     }
     if (owned.length === 0) return;
     await this.#commits.commit(native, owned);
   }
 
   pause(partitions: readonly TopicPartition[]): void {
-    this.#ensureOpen('pause()');
+    this.ensureOpen('pause()');
     for (const tp of partitions) this.#flows.get(tp.topic, tp.partition)?.pause();
   }
 
   resume(partitions: readonly TopicPartition[]): void {
-    this.#ensureOpen('resume()');
+    this.ensureOpen('resume()');
     for (const tp of partitions) this.#flows.get(tp.topic, tp.partition)?.resume();
   }
 
   seek(position: TopicPartitionOffset): void {
-    this.#ensureOpen('seek()');
+    this.ensureOpen('seek()');
     const check = new ConfigCheck('kafka seek');
     checkOffset(check, position?.offset, 'offset');
     check.throwIfInvalid();
     const flow = this.#flows.get(position.topic, position.partition);
-    const native = this.#native;
+    const native = this.native;
     if (flow === undefined || flow.stopped || native === undefined) {
-      this.#options.logger.debug({ partition: partitionKey(position) }, 'seek ignored: partition not owned');
+      this.logger.debug({ partition: partitionKey(position) }, 'seek ignored: partition not owned');
       return;
     }
-    flow.beginSeek(position.offset);
-    const done = (err: NativeError | null): void => {
-      if (err) this.#report(fromNativeError(err, 'seek', `seek ${partitionKey(position)} to ${position.offset}`));
-      if (this.#flows.get(flow.topic, flow.partition) !== flow) return;
-      flow.endSeek(this.#loop?.nextPollId ?? 0);
-      this.#loop?.wake();
-    };
-    try {
-      native.seek({ topic: position.topic, partition: position.partition, offset: position.offset }, SEEK_TIMEOUT_MS, done);
-    } catch (err) {
-      done(err as NativeError);
-    }
+    this.seekFlow(native, flow, position.offset);
   }
 
   assignment(): TopicPartition[] {
@@ -238,52 +183,35 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
     return { batches: this.#batches, records: this.#records, failedBatches: this.#failedBatches, rebalances: this.#rebalances, buffered };
   }
 
+  // --- close (FlowConsumer runs these in turn) ---
+
   /**
-   * Leaves the group: delivery stops, in-flight onBatch calls settle, pending
-   * onAssigned/onRevoked calls finish, onRevoked runs for every owned
-   * partition (commits work there), then the member leaves and its partitions
-   * are reassigned. Each wait is bounded by rebalanceTimeoutMs. Do not await
-   * close() inside onBatch: close waits for that very batch.
+   * Leaving the group: delivery stops, in-flight onBatch calls settle,
+   * pending onAssigned/onRevoked calls finish, onRevoked runs for every owned
+   * partition (commits work there); then the member leaves and its partitions
+   * are reassigned. Each wait is bounded by rebalanceTimeoutMs.
    */
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
+  protected async stopDelivery(): Promise<void> {
+    const bound = this.#options.rebalanceTimeoutMs;
+    const flows = this.#flows.all();
+    for (const f of flows) f.stop();
+    await this.#bounded(Promise.all(flows.map((f) => f.idle())), bound, 'in-flight batches to settle');
+    await this.#bounded(this.#chain, bound, 'onAssigned/onRevoked to finish');
+    const owned = this.#flows.all().filter((f) => !this.#revokeAnnounced.has(f));
+    for (const f of owned) this.#revokeAnnounced.add(f);
+    if (owned.length > 0) await this.#bounded(this.#callback('onRevoked', owned.map(tpOf)), bound, 'onRevoked');
   }
 
-  async #close(): Promise<void> {
-    const previous = this.#state;
-    this.#state = 'closing';
-    if (previous !== 'new') {
-      await this.#starting?.catch(() => undefined);
-      const native = this.#native;
-      if (native) {
-        const bound = this.#options.rebalanceTimeoutMs;
-        const flows = this.#flows.all();
-        for (const f of flows) f.stop();
-        await this.#bounded(Promise.all(flows.map((f) => f.idle())), bound, 'in-flight batches to settle');
-        await this.#bounded(this.#chain, bound, 'onAssigned/onRevoked to finish');
-        const owned = this.#flows.all().filter((f) => !this.#revokeAnnounced.has(f));
-        for (const f of owned) this.#revokeAnnounced.add(f);
-        if (owned.length > 0) await this.#bounded(this.#callback('onRevoked', owned.map(tpOf)), bound, 'onRevoked');
-        await this.#loop?.stop();
-        this.#disconnecting = true;
-        // Events the loop did not get to: librdkafka still waits for their (un)assign calls.
-        for (const event of this.#events.splice(0)) this.#applyNative(event.kind, event.partitions);
-        this.#flows.clear();
-        await new Promise<void>((resolve) => {
-          try {
-            native.disconnect(() => resolve());
-          } catch {
-            resolve();
-          }
-        });
-      }
-    }
+  protected override beforeDisconnect(): void {
+    this.#disconnecting = true;
+    // Events the loop did not get to: librdkafka still waits for their (un)assign calls.
+    for (const event of this.#events.splice(0)) this.#applyNative(event.kind, event.partitions);
+    this.#flows.clear();
+  }
+
+  protected override afterClose(): void {
     this.#commits.failAll(closedError('group consumer', 'commit()'));
-    this.#state = 'closed';
     this.#firstAssignment();
-    this.#options.logger.debug('group consumer closed');
-    this.#onClosed();
   }
 
   // --- librdkafka callbacks ---
@@ -294,30 +222,30 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
     const partitions = (assignment ?? []).map((p) => ({ topic: p.topic, partition: p.partition }));
     if (kind === undefined) {
       // librdkafka asks for an unassign of everything after a rebalance error.
-      this.#report(fromNativeError(err, 'rebalance', `rebalance of group ${this.groupId}`));
+      this.report(fromNativeError(err, 'rebalance', `rebalance of group ${this.groupId}`));
       this.#events.push({ kind: 'revoke', partitions: this.#flows.all().map(tpOf), lost: true });
-      this.#loop?.wake();
+      this.wake();
       return;
     }
-    if (this.#disconnecting || this.#state === 'closed') {
+    if (this.#disconnecting || this.state === 'closed') {
       this.#applyNative(kind, partitions);
       return;
     }
     let lost = false;
     if (kind === 'revoke') {
       try {
-        lost = this.#native?.assignmentLost() ?? false;
+        lost = this.native?.assignmentLost() ?? false;
       } catch {
         lost = false;
       }
     }
     this.#events.push({ kind, partitions, lost });
-    this.#loop?.wake();
+    this.wake();
   }
 
-  // --- PollLoopHost ---
+  // --- FlowConsumer: the poll loop and the flows ---
 
-  betweenPolls(): void {
+  override betweenPolls(): void {
     while (this.#events.length > 0) {
       const event = this.#events.shift() as RebalanceEvent;
       if (event.kind === 'assign') this.#assign(event.partitions);
@@ -325,72 +253,19 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
     }
   }
 
-  onMessages(messages: NativeMessage[], pollId: number): void {
-    let flow: PartitionFlow | undefined;
-    let accept = false;
-    let topic = '';
-    let partition = -1;
-    for (const m of messages) {
-      if (m.partition !== partition || m.topic !== topic) {
-        if (accept) (flow as PartitionFlow).afterPush();
-        topic = m.topic;
-        partition = m.partition;
-        flow = this.#flows.get(topic, partition);
-        accept = flow !== undefined && flow.accepts(pollId);
-      }
-      if (accept) (flow as PartitionFlow).push(toMessage(m));
-    }
-    if (accept) (flow as PartitionFlow).afterPush();
+  protected flowOf(topic: string, partition: number): PartitionFlow | undefined {
+    return this.#flows.get(topic, partition);
   }
 
-  onPollError(err: NativeError): void {
-    const key = String(nativeCodeOf(err) ?? err?.message);
-    const now = Date.now();
-    if (now - (this.#lastReport.get(key) ?? 0) < ERROR_REPORT_INTERVAL_MS) return;
-    this.#lastReport.set(key, now);
-    this.#report(fromNativeError(err, 'consume', `consume from ${this.#options.topics.join(', ')}`));
-  }
-
-  // --- FlowHost ---
-
-  canDeliver(): boolean {
-    return this.#state === 'running' && !this.#halted;
-  }
-
-  deliver(batch: RecordBatch): unknown {
+  override deliver(batch: RecordBatch): unknown {
     this.#batches++;
     this.#records += batch.messages.length;
-    return (this.#handlers as ConsumerHandlers).onBatch(batch);
+    return super.deliver(batch);
   }
 
-  batchFailed(_flow: PartitionFlow, error: unknown, batch: RecordBatch): void {
+  override batchFailed(flow: PartitionFlow, error: unknown, batch: RecordBatch): void {
     this.#failedBatches++;
-    if (this.#halted) return;
-    // The contract: stop delivering, report, close (onRevoked still runs so finished work can be committed).
-    this.#halted = true;
-    this.#report(batchError(error, batch));
-    void this.close();
-  }
-
-  setFetching(flow: PartitionFlow, fetching: boolean): void {
-    const native = this.#native;
-    if (!native) return;
-    const tps = [{ topic: flow.topic, partition: flow.partition }];
-    try {
-      if (fetching) native.resume(tps);
-      else native.pause(tps);
-    } catch (err) {
-      this.#options.logger.debug({ err, partition: partitionKey(flow), fetching }, 'pause/resume not applied');
-    }
-  }
-
-  highWatermark(flow: PartitionFlow): number | undefined {
-    try {
-      const high = this.#native?.getWatermarkOffsets(flow.topic, flow.partition).highOffset;
-      return typeof high === 'number' && high >= 0 ? high : undefined;
-    } catch {
-      return undefined;
-    }
+    super.batchFailed(flow, error, batch);
   }
 
   // --- internals ---
@@ -400,7 +275,8 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
     this.#rebalances++;
     this.#applyNative('assign', partitions);
     const fresh: PartitionFlow[] = [];
-    if (this.#state === 'running' && !this.#halted) {
+    // No new flows once closing or halted after a failed batch: they would never deliver.
+    if (this.canDeliver()) {
       for (const tp of partitions) {
         const current = this.#flows.get(tp.topic, tp.partition);
         // A flow still revoking is replaced (librdkafka only reassigns after our unassign, so this is defensive).
@@ -419,7 +295,7 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
       }
       this.#firstAssignment();
     });
-    this.#options.logger.info({ partitions: partitions.map((p) => partitionKey(p)) }, 'partitions assigned');
+    this.logger.info({ partitions: partitions.map((p) => partitionKey(p)) }, 'partitions assigned');
   }
 
   /**
@@ -435,7 +311,7 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
       flow.stop();
       flows.push(flow);
     }
-    this.#options.logger.info({ partitions: partitions.map((p) => partitionKey(p)), lost }, 'partitions revoked');
+    this.logger.info({ partitions: partitions.map((p) => partitionKey(p)), lost }, 'partitions revoked');
     this.#enqueue(async () => {
       const revoked = flows.filter((f) => this.#flows.get(f.topic, f.partition) === f);
       const work = (async () => {
@@ -447,7 +323,7 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
       })();
       const finished = await this.#bounded(work, this.#options.rebalanceTimeoutMs, 'onRevoked');
       if (!finished) {
-        this.#report(
+        this.report(
           new TributaryError(
             'ERR_TIMEOUT',
             `revoking ${revoked.map((f) => partitionKey(f)).join(', ')} took longer than rebalanceTimeoutMs (${this.#options.rebalanceTimeoutMs} ms): ` +
@@ -464,7 +340,7 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
   }
 
   #applyNative(kind: 'assign' | 'revoke', partitions: NativeTopicPartition[]): void {
-    const native = this.#native;
+    const native = this.native;
     if (!native) return;
     const tps = partitions.map((p) => ({ topic: p.topic, partition: p.partition }));
     try {
@@ -475,24 +351,24 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
       } else if (eager) native.unassign();
       else native.incrementalUnassign(tps);
     } catch (err) {
-      this.#options.logger.warn({ err, kind, partitions: tps.map((p) => partitionKey(p)) }, `librdkafka ${kind} failed: ${errorMessage(err)}`);
+      this.logger.warn({ err, kind, partitions: tps.map((p) => partitionKey(p)) }, `librdkafka ${kind} failed: ${errorMessage(err)}`);
     }
   }
 
   #enqueue(task: () => Promise<void>): void {
     this.#chain = this.#chain.then(task).catch((err: unknown) => {
-      this.#options.logger.error({ err }, 'kafka group consumer: rebalance step failed');
+      this.logger.error({ err }, 'kafka group consumer: rebalance step failed');
     });
   }
 
   async #callback(name: 'onAssigned' | 'onRevoked', partitions: readonly TopicPartition[]): Promise<void> {
-    const handlers = this.#handlers;
+    const handlers = this.handlers;
     if (handlers?.[name] === undefined) return;
     try {
       if (name === 'onAssigned') await handlers.onAssigned?.(partitions);
       else await handlers.onRevoked?.(partitions);
     } catch (err) {
-      this.#report(
+      this.report(
         new TributaryError('ERR_HANDLER', `${name} failed for ${partitions.map((p) => partitionKey(p)).join(', ')}: ${errorMessage(err)}`, {
           cause: err,
         }),
@@ -513,20 +389,7 @@ export class KafkaGroupConsumerImpl implements KafkaGroupConsumer, PollLoopHost,
       }),
     ]);
     clearTimeout(timer);
-    if (!finished) this.#options.logger.warn({ timeoutMs: ms }, `gave up waiting for ${what}`);
+    if (!finished) this.logger.warn({ timeoutMs: ms }, `gave up waiting for ${what}`);
     return finished;
-  }
-
-  #report(error: TributaryError): void {
-    this.#options.logger.warn({ err: error }, error.message);
-    try {
-      this.#handlers?.onError?.(error);
-    } catch (err) {
-      this.#options.logger.error({ err }, 'onError threw');
-    }
-  }
-
-  #ensureOpen(call: string): void {
-    if (this.#state === 'closed') throw closedError('group consumer', call);
   }
 }
