@@ -252,6 +252,10 @@ export abstract class FlowConsumer<H extends FlowHandlers> implements PollLoopHo
 
   betweenPolls(): void {}
 
+  hasPendingWork(): boolean {
+    return false;
+  }
+
   onMessages(messages: NativeMessage[], pollId: number): void {
     let flow: PartitionFlow | undefined;
     let accept = false;

@@ -245,6 +245,10 @@ export class KafkaGroupConsumerImpl extends FlowConsumer<ConsumerHandlers> imple
 
   // --- FlowConsumer: the poll loop and the flows ---
 
+  override hasPendingWork(): boolean {
+    return this.#events.length > 0;
+  }
+
   override betweenPolls(): void {
     while (this.#events.length > 0) {
       const event = this.#events.shift() as RebalanceEvent;

@@ -14,6 +14,15 @@
  * `betweenPolls` runs while none is: that is where assignments change, so a
  * record fetched under an old assignment is always handled before a new one
  * takes effect.
+ *
+ * When a call comes back full, more is probably queued, so the next call is
+ * started before the records are handed to the host: the pool thread drains
+ * librdkafka's queue while JavaScript handles the previous records, instead
+ * of the two taking turns. That skips `betweenPolls` only while the host has
+ * nothing pending for it (`hasPendingWork`); otherwise the loop lets the call
+ * in flight finish, hands over its records, and runs `betweenPolls` first.
+ * Records of a call started before a seek took effect carry an older
+ * `pollId`, which is how the host drops them.
  */
 import type { NativeConsumer, NativeError, NativeMessage } from './native';
 
@@ -22,8 +31,16 @@ export interface PollLoopHost {
   onMessages(messages: NativeMessage[], pollId: number): void;
   /** Runs while no consume call is in flight. */
   betweenPolls(): void;
+  /** Whether `betweenPolls` has work waiting (the loop then does not start the next call early). */
+  hasPendingWork(): boolean;
   /** A consume call failed (the loop goes on after a pause). */
   onPollError(err: NativeError): void;
+}
+
+/** One consume call: its id and what it returns. */
+interface Poll {
+  readonly id: number;
+  readonly result: Promise<{ err: NativeError | null; messages: NativeMessage[] }>;
 }
 
 /** Longest sleep without a wake-up signal (the signal normally comes first). */
@@ -82,19 +99,34 @@ export class PollLoop {
   }
 
   async #run(): Promise<void> {
-    while (this.#running) {
-      this.#host.betweenPolls();
-      if (!this.#running) break;
-      this.#woken = false;
-      const pollId = this.#nextPollId++;
-      const { err, messages } = await this.#consume();
-      if (messages.length > 0) this.#host.onMessages(messages, pollId);
+    let next: Poll | undefined;
+    while (this.#running || next !== undefined) {
+      let poll = next;
+      next = undefined;
+      if (poll === undefined) {
+        this.#host.betweenPolls();
+        if (!this.#running) break;
+        this.#woken = false;
+        poll = this.#poll();
+      }
+      const { err, messages } = await poll.result;
+      if (err === null && messages.length >= this.#fetchSize && this.#running && !this.#host.hasPendingWork()) {
+        // Full: ask for more now, and handle these while the pool thread fetches them.
+        this.#woken = false;
+        next = this.#poll();
+      }
+      if (messages.length > 0) this.#host.onMessages(messages, poll.id);
       if (err) this.#host.onPollError(err);
+      if (next !== undefined) continue;
       this.#host.betweenPolls();
       if (!this.#running) break;
       if (err) await this.#sleep(ERROR_BACKOFF_MS);
       else if (messages.length < this.#fetchSize && !this.#woken) await this.#sleep(IDLE_MS);
     }
+  }
+
+  #poll(): Poll {
+    return { id: this.#nextPollId++, result: this.#consume() };
   }
 
   #consume(): Promise<{ err: NativeError | null; messages: NativeMessage[] }> {
