@@ -8,19 +8,31 @@ import { partitionKey, type Message, type TopicPartition, type TopicPartitionOff
 import type { GroupConsumer, RecordBatch, Transport, TransportProducer } from '../transport';
 import { deadLetterRecord, defaultDeadLetterTopic } from './dead-letter';
 import { OffsetTracker } from './offset-tracker';
-import type { Consumer, ConsumerMetrics, ConsumerOptions } from './types';
+import { SlidingWindowLimit } from './sliding-window-limit';
+import type { Consumer, ConsumerMetrics, ConsumerOptions, DeadLetterRateLimit, StallInfo } from './types';
 
-/** Defaults of seed 000: batches of 500 records or 20 ms; 3 retries from 1 s to 30 s; a 10 s drain. */
+/**
+ * Defaults of seed 000: batches of 500 records or 20 ms; 3 retries from 1 s to
+ * 30 s; a 10 s drain. Guardrails: a stall warning after 30 s; at most 1 000
+ * dead-letters per minute.
+ */
 export const CONSUMER_DEFAULTS = Object.freeze({
   fromBeginning: true,
   maxRecords: 500,
   maxWaitMs: 20,
   retry: Object.freeze({ maxAttempts: 4, initialMs: 1_000, maxMs: 30_000, multiplier: 2 }) satisfies BackoffOptions,
   drainTimeoutMs: 10_000,
+  stallWarningMs: 30_000,
+  deadLetterRateLimit: Object.freeze({ max: 1_000, windowMs: 60_000 }) satisfies Required<DeadLetterRateLimit>,
 });
 
 /** After the drain deadline aborts handlers, how long stop() still waits for them. */
 const STOP_GRACE_MS = 1_000;
+
+/** The stall watchdog's tick: a quarter of the threshold, within [10 ms, 1 s] — a stall is reported at most that late. */
+function stallTickMs(stallWarningMs: number): number {
+  return Math.min(1_000, Math.max(10, Math.floor(stallWarningMs / 4)));
+}
 
 interface ResolvedOptions {
   readonly groupId: string;
@@ -31,7 +43,11 @@ interface ResolvedOptions {
   readonly backoff: Backoff | undefined;
   readonly deadLetterTopic: ((message: Message) => string) | undefined;
   readonly deadLetterProducer: TransportProducer | undefined;
+  readonly deadLetterRateLimit: Required<DeadLetterRateLimit> | undefined;
   readonly drainTimeoutMs: number;
+  /** 0 when the watchdog is off. */
+  readonly stallWarningMs: number;
+  readonly onStall: ((info: StallInfo) => void) | undefined;
   readonly logger: Logger;
   readonly clientId: string | undefined;
   readonly onError: ((error: unknown) => void) | undefined;
@@ -51,6 +67,13 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
   const drainTimeoutMs = opts.drainTimeoutMs ?? CONSUMER_DEFAULTS.drainTimeoutMs;
   check.integer(drainTimeoutMs, 'drainTimeoutMs', 0, 3_600_000);
   check.fn(opts.onError, 'onError');
+  const stallWarningMs = opts.stallWarningMs === false ? 0 : (opts.stallWarningMs ?? CONSUMER_DEFAULTS.stallWarningMs);
+  check.check(
+    typeof stallWarningMs === 'number' && Number.isInteger(stallWarningMs) && stallWarningMs >= 0 && stallWarningMs <= 86_400_000,
+    'stallWarningMs',
+    `must be false or an integer between 0 (off) and 86400000 (got ${typeof stallWarningMs === 'number' ? stallWarningMs : typeof stallWarningMs})`,
+  );
+  check.fn(opts.onStall, 'onStall');
   let backoff: Backoff | undefined;
   if (opts.retry !== false) {
     const given = Object.fromEntries(Object.entries(opts.retry ?? {}).filter(([, v]) => v !== undefined));
@@ -58,6 +81,7 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
   }
   let deadLetterTopic: ((message: Message) => string) | undefined;
   let deadLetterProducer: TransportProducer | undefined;
+  let deadLetterRateLimit: Required<DeadLetterRateLimit> | undefined;
   if (opts.deadLetter) {
     const t = opts.deadLetter.topic;
     if (t === undefined) deadLetterTopic = defaultDeadLetterTopic;
@@ -67,6 +91,19 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
     const p = opts.deadLetter.producer;
     check.check(p === undefined || typeof p?.send === 'function', 'deadLetter.producer', 'must be a TransportProducer');
     deadLetterProducer = p;
+    const limit: unknown = opts.deadLetter.rateLimit;
+    if (limit !== false) {
+      if (limit !== undefined && (typeof limit !== 'object' || limit === null || Array.isArray(limit))) {
+        check.problem('deadLetter.rateLimit', 'must be { max?, windowMs? } or false');
+      } else {
+        const given = limit as DeadLetterRateLimit | undefined;
+        const max = given?.max ?? CONSUMER_DEFAULTS.deadLetterRateLimit.max;
+        const windowMs = given?.windowMs ?? CONSUMER_DEFAULTS.deadLetterRateLimit.windowMs;
+        check.integer(max, 'deadLetter.rateLimit.max', 1, 1_000_000);
+        check.integer(windowMs, 'deadLetter.rateLimit.windowMs', 1, 86_400_000);
+        deadLetterRateLimit = { max, windowMs };
+      }
+    }
   }
   check.throwIfInvalid();
   return freezeOptions({
@@ -78,7 +115,10 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
     backoff,
     deadLetterTopic,
     deadLetterProducer,
+    deadLetterRateLimit,
     drainTimeoutMs,
+    stallWarningMs,
+    onStall: opts.onStall,
     logger: opts.logger ?? silentLogger,
     clientId: opts.clientId,
     onError: opts.onError,
@@ -96,6 +136,13 @@ interface PartitionState {
   /** Set on revocation: buffered records are dropped and left to the next owner. */
   revoked: boolean;
   committed: number | undefined;
+  /**
+   * For the stall watchdog: monotonic ms when the running work began (a record
+   * with its retries, or a batch call with its retries); undefined when idle.
+   */
+  workStartedAt: number | undefined;
+  /** The offset the watchdog reported the running work stalled at; undefined when it was not reported. */
+  stalledOffset: number | undefined;
 }
 
 type Mode = { kind: 'record'; handler: MessageHandler } | { kind: 'batch'; handler: BatchHandler };
@@ -112,8 +159,11 @@ type Mode = { kind: 'record'; handler: MessageHandler } | { kind: 'batch'; handl
  *   handled.
  * - An offset is committed only when every earlier record of its partition
  *   was acked or dead-lettered. A record that can be neither (retries
- *   exhausted without a dead-letter topic, or a failed dead-letter publish)
- *   stops the consumer; it is delivered again on restart.
+ *   exhausted without a dead-letter topic, a failed dead-letter publish, or
+ *   a dead-letter past the rate limit) stops the consumer; it is delivered
+ *   again on restart.
+ * - Work of a partition running longer than stallWarningMs is reported (log,
+ *   metrics, onStall) once, and its end logged; it is never aborted.
  * - On revocation, in-flight work of the partition finishes (bounded by
  *   drainTimeoutMs) and is committed before the partition moves; records
  *   buffered but not started are left to the next owner.
@@ -142,6 +192,8 @@ class RuntimeConsumer implements Consumer {
   #ownsDlqProducer = false;
   #commitInFlight: Promise<void> | undefined;
   #commitAgain = false;
+  readonly #deadLetterLimit: SlidingWindowLimit | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
   #metrics = {
     processed: 0,
     failed: 0,
@@ -151,12 +203,15 @@ class RuntimeConsumer implements Consumer {
     batchesFailed: 0,
     totalLatencyMs: 0,
     lastProcessedAt: undefined as number | undefined,
+    stalls: 0,
   };
 
   constructor(transport: Transport, opts: ResolvedOptions) {
     this.#transport = transport;
     this.#opts = opts;
     this.#stoppedPromise = new Promise((resolve) => (this.#stopped = resolve));
+    const limit = opts.deadLetterRateLimit;
+    this.#deadLetterLimit = limit && new SlidingWindowLimit(limit.max, limit.windowMs);
     // Every in-flight handler (one per partition, and middleware waits) listens on these.
     setMaxListeners(0, this.#abort.signal, this.#stopping.signal);
     this.#control = {
@@ -207,6 +262,11 @@ class RuntimeConsumer implements Consumer {
     }
     this.#mode = mode;
     this.#state = 'running';
+    if (this.#opts.stallWarningMs > 0) {
+      // One timer per consumer, not per record; unref'd so it never keeps a process alive.
+      this.#watchdog = setInterval(() => this.#checkStalls(), stallTickMs(this.#opts.stallWarningMs));
+      this.#watchdog.unref();
+    }
     if (this.#opts.deadLetterTopic) {
       this.#dlqProducer = this.#opts.deadLetterProducer;
       if (!this.#dlqProducer) {
@@ -274,6 +334,9 @@ class RuntimeConsumer implements Consumer {
       if (!closed) this.#opts.logger.error({ groupId: this.#opts.groupId }, 'a handler ignored its abort signal; stop() returns without the final commit');
     }
     for (const p of this.#partitions.values()) clearTimeout(p.timer);
+    // Cleared after the drain, so work stuck while draining is still reported.
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
     if (this.#ownsDlqProducer && this.#dlqProducer) {
       await this.#dlqProducer.close().catch((err: unknown) => this.#opts.logger.error({ err }, 'dead-letter producer close failed'));
     }
@@ -307,6 +370,8 @@ class RuntimeConsumer implements Consumer {
           processing: Promise.resolve(),
           revoked: false,
           committed: undefined,
+          workStartedAt: undefined,
+          stalledOffset: undefined,
         });
       }
     }
@@ -388,17 +453,25 @@ class RuntimeConsumer implements Consumer {
     const mode = this.#mode as Mode;
     const started = Date.now();
     this.#metrics.batches++;
-    let ok: boolean;
-    if (mode.kind === 'record') {
-      ok = true;
-      for (const m of messages) {
-        if (!(await this.#handleRecord(m, p, mode.handler))) {
-          ok = false;
-          break;
+    let ok = true;
+    try {
+      if (mode.kind === 'record') {
+        for (const m of messages) {
+          // For the watchdog each record, with its retries, is one piece of work.
+          this.#workStarted(p);
+          const handled = await this.#handleRecord(m, p, mode.handler);
+          this.#workEnded(p);
+          if (!handled) {
+            ok = false;
+            break;
+          }
         }
+      } else {
+        this.#workStarted(p);
+        ok = await this.#handleBatch(messages, p, mode.handler);
       }
-    } else {
-      ok = await this.#handleBatch(messages, p, mode.handler);
+    } finally {
+      this.#workEnded(p);
     }
     if (!ok) this.#metrics.batchesFailed++;
     this.#metrics.totalLatencyMs += Date.now() - started;
@@ -530,6 +603,23 @@ class RuntimeConsumer implements Consumer {
       this.#fail(reason);
       return false;
     }
+    const limit = this.#deadLetterLimit;
+    if (limit) {
+      for (const m of messages) {
+        if (limit.tryAcquire()) continue;
+        // Not published, not completed: the commit stops before this record
+        // and it is delivered again after a restart.
+        this.#fail(
+          new TributaryError(
+            'ERR_DEAD_LETTER_RATE',
+            `dead-letter rate limit reached (${limit.max} per ${limit.windowMs} ms): ${m.topic}/${m.partition}@${m.offset} was not dead-lettered ` +
+              `nor committed; the consumer stops and the record is delivered again after a restart. It failed with: ${errorMessage(reason)}`,
+            { cause: reason, context: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key } },
+          ),
+        );
+        return false;
+      }
+    }
     const mode = this.#mode as Mode;
     const records = messages.map((m) =>
       deadLetterRecord(m, {
@@ -563,6 +653,53 @@ class RuntimeConsumer implements Consumer {
       p.tracker.complete(m.offset);
     }
     return true;
+  }
+
+  #workStarted(p: PartitionState): void {
+    p.workStartedAt = performance.now();
+  }
+
+  /** Ends the running work of `p` (idempotent); logs the recovery of work the watchdog reported. */
+  #workEnded(p: PartitionState): void {
+    const since = p.workStartedAt;
+    if (since === undefined) return;
+    p.workStartedAt = undefined;
+    const offset = p.stalledOffset;
+    if (offset === undefined) return;
+    p.stalledOffset = undefined;
+    const durationMs = Math.round(performance.now() - since);
+    const { topic, partition } = p.tp;
+    this.#opts.logger.info(
+      { groupId: this.#opts.groupId, topic, partition, offset, durationMs },
+      `partition ${topic}/${partition} recovered: the work stalled at offset ${offset} finished after ${durationMs} ms`,
+    );
+  }
+
+  /** The watchdog's tick: reports, once each, work running longer than stallWarningMs. Never aborts it. */
+  #checkStalls(): void {
+    const thresholdMs = this.#opts.stallWarningMs;
+    const now = performance.now();
+    for (const p of this.#partitions.values()) {
+      const since = p.workStartedAt;
+      if (since === undefined || p.stalledOffset !== undefined || now - since < thresholdMs) continue;
+      // The lowest record not yet done is the one holding back the partition's commits.
+      const offset = p.tracker.lowestPending();
+      if (offset === undefined) continue;
+      p.stalledOffset = offset;
+      this.#metrics.stalls++;
+      const info: StallInfo = { groupId: this.#opts.groupId, topic: p.tp.topic, partition: p.tp.partition, offset, runningMs: Math.round(now - since) };
+      this.#opts.logger.warn(
+        { ...info, stallWarningMs: thresholdMs },
+        `partition ${info.topic}/${info.partition} stalled: the work at offset ${offset} has been running for ${info.runningMs} ms ` +
+          `(stallWarningMs ${thresholdMs}); no later offset of the partition commits until it finishes`,
+      );
+      try {
+        this.#opts.onStall?.(info);
+      } catch (err) {
+        // A timer callback that throws would crash the process: a broken hook must not.
+        this.#opts.logger.error({ err, groupId: this.#opts.groupId, topic: info.topic, partition: info.partition }, 'onStall threw; ignored');
+      }
+    }
   }
 
   #done(m: Message, p: PartitionState): void {
@@ -602,7 +739,7 @@ class RuntimeConsumer implements Consumer {
     } catch (err) {
       // The next commit retries; the offsets are named so an operator can act.
       const where = offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(', ');
-      this.#opts.logger.error({ err, offsets }, `commit failed for ${where}`);
+      this.#opts.logger.error({ err, groupId: this.#opts.groupId, offsets }, `commit failed for ${where}: ${errorMessage(err)}`);
       this.#opts.onError?.(
         isTributaryError(err) ? err : new TributaryError('ERR_COMMIT', `commit failed for ${where}: ${errorMessage(err)}`, { cause: err }),
       );

@@ -4,12 +4,44 @@ import type { Message } from '../message';
 import type { TransportProducer } from '../transport';
 import type { BatchHandler, MessageHandler } from '../handler';
 
+/**
+ * How many records a consumer may dead-letter in a sliding window. A burst of
+ * dead-letters usually means something systemic (a bad deploy, an outage the
+ * handler misclassifies), and a topic drained into its dead-letter topic is
+ * costly to clean up: past the limit the consumer stops instead.
+ */
+export interface DeadLetterRateLimit {
+  /** Most records dead-lettered within any `windowMs`. Default 1 000. */
+  readonly max?: number;
+  /** Length of the sliding window in ms. Default 60 000. */
+  readonly windowMs?: number;
+}
+
 /** Where records that cannot be processed go. */
 export interface DeadLetterOptions {
   /** Topic, or a function of the failed record. Default `<topic>.dlq`. */
   readonly topic?: string | ((message: Message) => string);
   /** Producer to publish with. Default: one the consumer creates from its transport (and closes). */
   readonly producer?: TransportProducer;
+  /**
+   * At most `max` dead-letters per `windowMs` for this consumer (all its
+   * partitions together). Default 1 000 per 60 s; `false` turns the limit off.
+   * The record that would exceed it is neither dead-lettered nor committed:
+   * the consumer stops with ERR_DEAD_LETTER_RATE (`wait()` rejects,
+   * `onError` is called) and the record is delivered again after a restart.
+   */
+  readonly rateLimit?: DeadLetterRateLimit | false;
+}
+
+/** What the stall watchdog reports about a partition whose work runs too long. */
+export interface StallInfo {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** The first record of the running work not yet done: no offset at or after it commits until it is. */
+  readonly offset: number;
+  /** How long the work has been running, in ms. */
+  readonly runningMs: number;
 }
 
 export interface ConsumerOptions {
@@ -33,6 +65,18 @@ export interface ConsumerOptions {
   readonly deadLetter?: DeadLetterOptions | false;
   /** How long stop() and a revocation wait for in-flight work. Default 10 s. */
   readonly drainTimeoutMs?: number;
+  /**
+   * The stall watchdog: work of a partition — a record handler call with its
+   * retries and backoff, or a batch handler call with its retries — running
+   * longer than this many ms holds back every later commit of the partition.
+   * It is logged once (`warn`, naming group, topic, partition, offset and how
+   * long it has run), counted in `metrics().stalls` and passed to `onStall`;
+   * when it finishes, an `info` log says so. The work is never aborted: slow
+   * can be legitimate. Default 30 000; `false` or 0 disables.
+   */
+  readonly stallWarningMs?: number | false;
+  /** Called once per stalled piece of work (see `stallWarningMs`). Must not throw (a throw is logged and ignored). */
+  readonly onStall?: (info: StallInfo) => void;
   readonly logger?: Logger;
   readonly clientId?: string;
   /** Called with a fatal error (the consumer has stopped) or a non-fatal transport error. */
@@ -51,6 +95,8 @@ export interface ConsumerMetrics {
   readonly totalLatencyMs: number;
   /** Epoch ms of the last processed record, or undefined. */
   readonly lastProcessedAt: number | undefined;
+  /** Handler calls (with their retries) the stall watchdog reported as running longer than stallWarningMs. */
+  readonly stalls: number;
 }
 
 /**
