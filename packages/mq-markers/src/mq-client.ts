@@ -10,7 +10,6 @@ import {
   freezeOptions,
   isPermanentError,
   retryWithBackoff,
-  silentLogger,
   type BackoffOptions,
   type ConsumerHandlers,
   type GroupConsumer,
@@ -21,12 +20,12 @@ import {
   type Transport,
   type TransportProducer,
 } from '@tributary/core';
-import { systemClock, type Clock } from './clock';
+import type { Clock } from './clock';
 import { isReconnectRequired } from './error-classifiers';
 import { MessageBuffer } from './message-buffer';
 import { createMarkerProducer, type MarkerProducer } from './marker-producer';
-import { checkBackoff } from './backoff-check';
-import { checkQueueTopics, defaultClientGroup, defaultMarkersTopic } from './queue-topics';
+import { checkFactoryArguments, checkQueueConsumerOptions, consumerTuning, resolveQueueConsumerOptions, type ResolvedQueueConsumerOptions } from './queue-consumer-options';
+import { checkQueueTopics, defaultClientGroup } from './queue-topics';
 
 /**
  * Options of {@link createMqClient}.
@@ -156,22 +155,14 @@ export interface MqClient {
   close(): Promise<void>;
 }
 
-interface ResolvedOptions {
-  readonly queue: string;
-  readonly markersTopic: string;
+interface ResolvedOptions extends ResolvedQueueConsumerOptions {
   readonly groupId: string;
   readonly redeliveryTimeoutMs: number;
   readonly maxMessagesPerCommit: number;
   readonly maxChunksAhead: number;
   readonly maxBufferedMessages: number;
-  readonly maxBatchRecords: number | undefined;
   readonly fromBeginning: boolean;
   readonly commitRetry: BackoffOptions;
-  readonly checkTopics: boolean;
-  readonly clientId: string | undefined;
-  readonly clock: Clock;
-  readonly rebalanceTimeoutMs: number | undefined;
-  readonly logger: Logger;
 }
 
 /** Messages whose start markers are written together. */
@@ -550,9 +541,7 @@ class TransportMqClient implements MqClient {
       topics: [o.queue],
       fromBeginning: o.fromBeginning,
       logger: this.#logger,
-      ...(o.maxBatchRecords !== undefined ? { maxBatchRecords: o.maxBatchRecords } : {}),
-      ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
-      ...(o.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: o.rebalanceTimeoutMs } : {}),
+      ...consumerTuning(o),
     });
     const session: Session = { consumer, alive: true, committed: new Map() };
     this.#session = session;
@@ -699,33 +688,17 @@ function nextOffsets(topic: string, chunks: readonly Chunk[]): TopicPartitionOff
  */
 export function createMqClient(transport: Transport, options: MqClientOptions): MqClient {
   const check = new ConfigCheck('MqClient');
-  check.check(
-    typeof transport === 'object' && transport !== null && typeof transport.groupConsumer === 'function',
-    'transport',
-    'must be a Transport',
-  );
-  if (typeof options !== 'object' || options === null) {
-    check.problem('options', 'must be an object');
-    check.throwIfInvalid();
-  }
-  const queue = options.queue;
-  const markersTopic = options.markersTopic ?? (typeof queue === 'string' ? defaultMarkersTopic(queue) : '');
+  checkFactoryArguments(check, transport, options);
+  const shared = resolveQueueConsumerOptions(options, MQ_CLIENT_DEFAULTS);
   const resolved: ResolvedOptions = {
-    queue,
-    markersTopic,
-    groupId: options.groupId ?? (typeof queue === 'string' ? defaultClientGroup(queue) : ''),
+    ...shared,
+    groupId: options.groupId ?? (typeof shared.queue === 'string' ? defaultClientGroup(shared.queue) : ''),
     redeliveryTimeoutMs: options.redeliveryTimeoutMs ?? MQ_CLIENT_DEFAULTS.redeliveryTimeoutMs,
     maxMessagesPerCommit: options.maxMessagesPerCommit ?? MQ_CLIENT_DEFAULTS.maxMessagesPerCommit,
     maxChunksAhead: options.maxChunksAhead ?? MQ_CLIENT_DEFAULTS.maxChunksAhead,
     maxBufferedMessages: options.maxBufferedMessages ?? MQ_CLIENT_DEFAULTS.maxBufferedMessages,
-    maxBatchRecords: options.maxBatchRecords,
     fromBeginning: options.fromBeginning ?? MQ_CLIENT_DEFAULTS.fromBeginning,
     commitRetry: { ...(options.commitRetry ?? MQ_CLIENT_DEFAULTS.commitRetry) },
-    checkTopics: options.checkTopics ?? MQ_CLIENT_DEFAULTS.checkTopics,
-    clientId: options.clientId,
-    clock: options.clock ?? systemClock,
-    rebalanceTimeoutMs: options.rebalanceTimeoutMs,
-    logger: options.logger ?? silentLogger,
   };
   check
     .nonEmptyString(resolved.queue, 'queue')
@@ -736,19 +709,8 @@ export function createMqClient(transport: Transport, options: MqClientOptions): 
     .integer(resolved.maxMessagesPerCommit, 'maxMessagesPerCommit', 1)
     .integer(resolved.maxChunksAhead, 'maxChunksAhead', 0, 64)
     .integer(resolved.maxBufferedMessages, 'maxBufferedMessages', 1)
-    .oneOf(resolved.fromBeginning, 'fromBeginning', [true, false])
-    .oneOf(resolved.checkTopics, 'checkTopics', [true, false])
-    .fn(resolved.clock, 'clock', false)
-    .check(
-      options.producer === undefined ||
-        (typeof options.producer === 'object' && options.producer !== null && typeof options.producer.send === 'function'),
-      'producer',
-      'must be a TransportProducer',
-    );
-  checkBackoff(check, options.commitRetry, 'commitRetry');
-  if (resolved.maxBatchRecords !== undefined) check.integer(resolved.maxBatchRecords, 'maxBatchRecords', 1);
-  if (resolved.rebalanceTimeoutMs !== undefined) check.integer(resolved.rebalanceTimeoutMs, 'rebalanceTimeoutMs', 1, MAX_DELAY_MS);
-  if (resolved.clientId !== undefined) check.nonEmptyString(resolved.clientId, 'clientId');
+    .oneOf(resolved.fromBeginning, 'fromBeginning', [true, false]);
+  checkQueueConsumerOptions(check, resolved, options.producer, { field: 'commitRetry', options: options.commitRetry });
   check.throwIfInvalid();
   return new TransportMqClient(transport, freezeOptions(resolved), options.producer);
 }

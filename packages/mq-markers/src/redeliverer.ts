@@ -14,7 +14,6 @@ import {
   defaultDeadLetterTopic,
   errorMessage,
   freezeOptions,
-  silentLogger,
   sleep,
   type BackoffOptions,
   type ConsumerHandlers,
@@ -27,13 +26,13 @@ import {
   type Transport,
   type TransportProducer,
 } from '@tributary/core';
-import { checkBackoff } from './backoff-check';
-import { systemClock, type Clock } from './clock';
+import type { Clock } from './clock';
 import { MqHeaders, redeliveryCountOf } from './headers';
 import { createMarkerProducer, type MarkerProducer } from './marker-producer';
 import { createMessageSender, type MessageSender, type QueueMessage } from './message-sender';
 import { OffsetReader, type ReadResult } from './offset-reader';
-import { checkQueueTopics, defaultMarkersTopic, defaultRedelivererGroup } from './queue-topics';
+import { checkFactoryArguments, checkQueueConsumerOptions, consumerTuning, resolveQueueConsumerOptions, type ResolvedQueueConsumerOptions } from './queue-consumer-options';
+import { checkQueueTopics, defaultRedelivererGroup } from './queue-topics';
 import { RedeliveryTracker, type OpenMessage } from './redelivery-tracker';
 
 /**
@@ -136,9 +135,7 @@ export interface Redeliverer {
   close(): Promise<void>;
 }
 
-interface ResolvedOptions {
-  readonly queue: string;
-  readonly markersTopic: string;
+interface ResolvedOptions extends ResolvedQueueConsumerOptions {
   readonly groupId: string;
   readonly maxRedeliveries: number;
   readonly deadLetterTopic: (message: Message) => string;
@@ -148,12 +145,6 @@ interface ResolvedOptions {
   readonly maxPerCheck: number;
   readonly retry: BackoffOptions;
   readonly readerIdleMs: number;
-  readonly maxBatchRecords: number | undefined;
-  readonly checkTopics: boolean;
-  readonly clientId: string | undefined;
-  readonly rebalanceTimeoutMs: number | undefined;
-  readonly clock: Clock;
-  readonly logger: Logger;
 }
 
 interface PartitionState {
@@ -231,9 +222,7 @@ class TransportRedeliverer implements Redeliverer {
       topics: [o.markersTopic],
       fromBeginning: true,
       logger: this.#logger,
-      ...(o.maxBatchRecords !== undefined ? { maxBatchRecords: o.maxBatchRecords } : {}),
-      ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
-      ...(o.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: o.rebalanceTimeoutMs } : {}),
+      ...consumerTuning(o),
     });
     this.#consumer = consumer;
     await consumer.run(this.#handlers());
@@ -511,22 +500,12 @@ async function closeReaders(state: PartitionState): Promise<void> {
  */
 export function createRedeliverer(transport: Transport, options: RedelivererOptions): Redeliverer {
   const check = new ConfigCheck('Redeliverer');
-  check.check(
-    typeof transport === 'object' && transport !== null && typeof transport.groupConsumer === 'function',
-    'transport',
-    'must be a Transport',
-  );
-  if (typeof options !== 'object' || options === null) {
-    check.problem('options', 'must be an object');
-    check.throwIfInvalid();
-  }
-  const queue = options.queue;
-  const markersTopic = options.markersTopic ?? (typeof queue === 'string' ? defaultMarkersTopic(queue) : '');
+  checkFactoryArguments(check, transport, options);
+  const shared = resolveQueueConsumerOptions(options, REDELIVERER_DEFAULTS);
   const dlq = options.deadLetterTopic;
   const resolved: ResolvedOptions = {
-    queue,
-    markersTopic,
-    groupId: options.groupId ?? defaultRedelivererGroup(markersTopic),
+    ...shared,
+    groupId: options.groupId ?? defaultRedelivererGroup(shared.markersTopic),
     maxRedeliveries: options.maxRedeliveries ?? REDELIVERER_DEFAULTS.maxRedeliveries,
     deadLetterTopic: typeof dlq === 'function' ? dlq : typeof dlq === 'string' ? () => dlq : defaultDeadLetterTopic,
     checkIntervalMs: options.checkIntervalMs ?? REDELIVERER_DEFAULTS.checkIntervalMs,
@@ -535,12 +514,6 @@ export function createRedeliverer(transport: Transport, options: RedelivererOpti
     maxPerCheck: options.maxPerCheck ?? REDELIVERER_DEFAULTS.maxPerCheck,
     retry: { ...(options.retry ?? REDELIVERER_DEFAULTS.retry) },
     readerIdleMs: options.readerIdleMs ?? REDELIVERER_DEFAULTS.readerIdleMs,
-    maxBatchRecords: options.maxBatchRecords,
-    checkTopics: options.checkTopics ?? REDELIVERER_DEFAULTS.checkTopics,
-    clientId: options.clientId,
-    rebalanceTimeoutMs: options.rebalanceTimeoutMs,
-    clock: options.clock ?? systemClock,
-    logger: options.logger ?? silentLogger,
   };
   check
     .nonEmptyString(resolved.queue, 'queue')
@@ -553,19 +526,8 @@ export function createRedeliverer(transport: Transport, options: RedelivererOpti
     .integer(resolved.commitIntervalMs, 'commitIntervalMs', 0, MAX_DELAY_MS)
     .integer(resolved.readTimeoutMs, 'readTimeoutMs', 1, MAX_DELAY_MS)
     .integer(resolved.maxPerCheck, 'maxPerCheck', 1)
-    .integer(resolved.readerIdleMs, 'readerIdleMs', 0, MAX_DELAY_MS)
-    .oneOf(resolved.checkTopics, 'checkTopics', [true, false])
-    .fn(resolved.clock, 'clock', false)
-    .check(
-      options.producer === undefined ||
-        (typeof options.producer === 'object' && options.producer !== null && typeof options.producer.send === 'function'),
-      'producer',
-      'must be a TransportProducer',
-    );
-  checkBackoff(check, options.retry, 'retry');
-  if (resolved.maxBatchRecords !== undefined) check.integer(resolved.maxBatchRecords, 'maxBatchRecords', 1);
-  if (resolved.rebalanceTimeoutMs !== undefined) check.integer(resolved.rebalanceTimeoutMs, 'rebalanceTimeoutMs', 1, MAX_DELAY_MS);
-  if (resolved.clientId !== undefined) check.nonEmptyString(resolved.clientId, 'clientId');
+    .integer(resolved.readerIdleMs, 'readerIdleMs', 0, MAX_DELAY_MS);
+  checkQueueConsumerOptions(check, resolved, options.producer, { field: 'retry', options: options.retry });
   check.throwIfInvalid();
   return new TransportRedeliverer(transport, freezeOptions(resolved), options.producer);
 }
