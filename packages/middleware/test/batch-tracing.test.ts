@@ -1,33 +1,16 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { ATTR_MESSAGING_BATCH_MESSAGE_COUNT, ATTR_MESSAGING_DESTINATION_NAME } from '@opentelemetry/semantic-conventions/incubating';
-import {
-  ack,
-  createConsumer,
-  deadLetter,
-  retry,
-  wrapProducer,
-  type BatchHandler,
-  type Consumer,
-  type Transport,
-} from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { buildMessages, uniqueGroup, uniqueTopic, waitFor, type MessageOverrides } from '@tributary/testutil';
+import { ack, deadLetter, retry, wrapProducer, type BatchHandler } from '@tributary/core';
+import { buildMessages, uniqueGroup, waitFor, type MessageOverrides } from '@tributary/testutil';
 import { withBatchTracing, withSendTracing } from '@tributary/middleware';
 import { testContext } from './support/context';
-import { tracingHarness, type TracingHarness } from './support/otel';
+import { memoryTransportPerTest } from './support/memory-transport';
+import { tracingPerTest } from './support/otel';
 
 const traceparent = (i: number): string => `00-${String(i + 1).padStart(32, '0')}-${String(i + 1).padStart(16, '0')}-01`;
 
 describe('withBatchTracing', () => {
-  let otel: TracingHarness;
-
-  beforeEach(() => {
-    otel = tracingHarness();
-  });
-
-  afterEach(async () => {
-    await otel.close();
-  });
+  const otel = tracingPerTest();
 
   const tracing = (): ReturnType<typeof withBatchTracing> => withBatchTracing({ tracerProvider: otel.provider, propagator: otel.propagator });
 
@@ -72,26 +55,14 @@ describe('withBatchTracing', () => {
   });
 
   describe('with the consumer runtime (memory transport)', () => {
-    let transport: Transport;
-    const consumers: Consumer[] = [];
-
-    beforeEach(() => {
-      transport = memory();
-    });
-
-    afterEach(async () => {
-      await Promise.all(consumers.splice(0).map((c) => c.stop()));
-      await transport.close();
-    });
+    const mem = memoryTransportPerTest();
 
     it('links the batch span to each producer send span', async () => {
-      const topic = uniqueTopic('orders');
-      await transport.admin().createTopics([{ topic }]);
-      const producer = wrapProducer(transport.producer(), withSendTracing({ tracerProvider: otel.provider, propagator: otel.propagator }));
+      const topic = await mem.createTopic('orders');
+      const producer = wrapProducer(mem.transport.producer(), withSendTracing({ tracerProvider: otel.provider, propagator: otel.propagator }));
       for (let i = 0; i < 4; i++) await producer.send([{ topic, value: String(i) }]);
       await producer.close();
-      const consumer = createConsumer(transport, { groupId: uniqueGroup(), topics: [topic], batch: { maxRecords: 4, maxWaitMs: 50 } });
-      consumers.push(consumer);
+      const consumer = mem.consumer({ groupId: uniqueGroup(), topics: [topic], batch: { maxRecords: 4, maxWaitMs: 50 } });
       await consumer.startBatch(tracing()(() => undefined));
       await waitFor(() => consumer.metrics().processed === 4, { message: 'four records processed' });
       const sends = otel.spans().filter((s) => s.name === `send ${topic}`);

@@ -1,18 +1,8 @@
-import {
-  ConfigError,
-  TributaryError,
-  chainHandlers,
-  createConsumer,
-  type Consumer,
-  type ConsumerControl,
-  type HandlerMiddleware,
-  type Message,
-  type Transport,
-} from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { buildMessage, deferred, uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
+import { ConfigError, TributaryError, chainHandlers, type ConsumerControl, type HandlerMiddleware, type Message } from '@tributary/core';
+import { buildMessage, deferred, uniqueGroup, waitFor } from '@tributary/testutil';
 import { withCircuitBreaker, withRetry, type CircuitStateChange } from '@tributary/middleware';
 import { recordingLogger, run, testContext } from './support/context';
+import { memoryTransportPerTest } from './support/memory-transport';
 
 const message = buildMessage({ topic: 'orders' });
 const down = (): never => {
@@ -138,17 +128,7 @@ describe('withCircuitBreaker', () => {
   });
 
   describe('with the consumer runtime (memory transport)', () => {
-    let transport: Transport;
-    const consumers: Consumer[] = [];
-
-    beforeEach(() => {
-      transport = memory();
-    });
-
-    afterEach(async () => {
-      await Promise.all(consumers.splice(0).map((c) => c.stop()));
-      await transport.close();
-    });
+    const mem = memoryTransportPerTest();
 
     /** Records what the chain inside asks of the consumer, passing it on. */
     function spyOnControl(calls: string[]): HandlerMiddleware {
@@ -175,11 +155,8 @@ describe('withCircuitBreaker', () => {
     }
 
     it('opens on an outage, pauses the consumer without burning retries, and recovers', async () => {
-      const topic = uniqueTopic('orders');
-      await transport.admin().createTopics([{ topic }]);
-      const producer = transport.producer();
-      await producer.send(Array.from({ length: 30 }, (_, i) => ({ topic, key: `k${i}`, value: String(i) })));
-      await producer.close();
+      const topic = await mem.createTopic('orders');
+      await mem.send(Array.from({ length: 30 }, (_, i) => ({ topic, key: `k${i}`, value: String(i) })));
 
       let outage = true;
       const changes: string[] = [];
@@ -199,8 +176,7 @@ describe('withCircuitBreaker', () => {
         calls.push({ offset: m.offset, state: breaker.state });
         if (outage) throw new Error('dependency down');
       };
-      const consumer = createConsumer(transport, { groupId: uniqueGroup(), topics: [topic], retry: false });
-      consumers.push(consumer);
+      const consumer = mem.consumer({ groupId: uniqueGroup(), topics: [topic], retry: false });
       await consumer.start(chainHandlers(handler, withRetry({ initialMs: 5, maxMs: 10, maxAttempts: Infinity }), spyOnControl(controlCalls), breaker));
 
       await waitFor(() => consumer.metrics().processed === 30, { message: 'all records processed after recovery' });
@@ -217,9 +193,7 @@ describe('withCircuitBreaker', () => {
       expect(calls.every((c) => c.state !== 'open')).toBe(true);
       expect(controlCalls).toEqual(['pause', 'resume', 'pause', 'resume']);
       expect(consumer.metrics().deadLettered).toBe(0);
-      await waitFor(async () => (await transport.admin().fetchCommittedOffsets(consumer.groupId, [topic]))[0]?.offset === 30, {
-        message: 'offset 30 committed',
-      });
+      await waitFor(async () => (await mem.committedOffset(consumer.groupId, topic)) === 30, { message: 'offset 30 committed' });
     });
   });
 });

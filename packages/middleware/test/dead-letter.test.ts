@@ -1,19 +1,8 @@
-import {
-  ConfigError,
-  DeadLetterHeaders,
-  TributaryError,
-  chainHandlers,
-  createConsumer,
-  valueAsString,
-  type Consumer,
-  type Message,
-  type MessageHandler,
-  type Transport,
-} from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { MockProducer, buildMessage, textOf, uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
+import { ConfigError, DeadLetterHeaders, TributaryError, chainHandlers, valueAsString, type Message, type MessageHandler } from '@tributary/core';
+import { MockProducer, buildMessage, textOf, uniqueGroup, waitFor } from '@tributary/testutil';
 import { observeRecord, withDeadLetter, withRetry, type DeadLetterInfo, type RecordEvent } from '@tributary/middleware';
 import { run, testContext } from './support/context';
+import { memoryTransportPerTest } from './support/memory-transport';
 
 const message = buildMessage({
   topic: 'orders',
@@ -300,47 +289,27 @@ describe('withDeadLetter', () => {
   });
 
   describe('with the consumer runtime (memory transport)', () => {
-    let transport: Transport;
-    const consumers: Consumer[] = [];
-
-    beforeEach(() => {
-      transport = memory();
-    });
-
-    afterEach(async () => {
-      await Promise.all(consumers.splice(0).map((c) => c.stop()));
-      await transport.close();
-    });
-
-    async function committed(groupId: string, topic: string): Promise<number | undefined> {
-      const offsets = await transport.admin().fetchCommittedOffsets(groupId, [topic]);
-      return offsets.find((o) => o.partition === 0)?.offset;
-    }
+    const mem = memoryTransportPerTest();
 
     it('keeps a record whose dead-letter publish fails, and dead-letters it once the publish works', async () => {
-      const topic = uniqueTopic('orders');
-      await transport.admin().createTopics([{ topic }, { topic: `${topic}.dlq` }]);
-      const source = transport.producer();
-      await source.send(['ok-0', 'poison', 'ok-2'].map((value, i) => ({ topic, key: `k${i}`, value })));
-      await source.close();
+      const topic = await mem.createTopic('orders', { deadLetterTopic: true });
+      await mem.send(['ok-0', 'poison', 'ok-2'].map((value, i) => ({ topic, key: `k${i}`, value })));
       const groupId = uniqueGroup();
       const handler: MessageHandler = (m) => {
         if (valueAsString(m) === 'poison') throw new TributaryError('ERR_VALIDATION', 'invalid order');
       };
 
       const broken = new MockProducer().failWhen(() => true, 'ERR_PRODUCE');
-      const first = createConsumer(transport, { groupId, topics: [topic], retry: false });
-      consumers.push(first);
+      const first = mem.consumer({ groupId, topics: [topic], retry: false });
       await first.start(chainHandlers(handler, withDeadLetter({ producer: broken, publishRetry: { initialMs: 1, maxMs: 1, maxAttempts: 2 } })));
       await expect(first.wait()).rejects.toMatchObject({ code: 'ERR_DEAD_LETTER' });
-      expect(await committed(groupId, topic)).toBe(1);
+      expect(await mem.committedOffset(groupId, topic)).toBe(1);
 
-      const dlqProducer = transport.producer();
-      const second = createConsumer(transport, { groupId, topics: [topic], retry: false });
-      consumers.push(second);
+      const dlqProducer = mem.transport.producer();
+      const second = mem.consumer({ groupId, topics: [topic], retry: false });
       await second.start(chainHandlers(handler, withDeadLetter({ producer: dlqProducer })));
-      await waitFor(async () => (await committed(groupId, topic)) === 3, { message: 'all three committed' });
-      const dlq = await transport.admin().fetchTopicOffsets(`${topic}.dlq`);
+      await waitFor(async () => (await mem.committedOffset(groupId, topic)) === 3, { message: 'all three committed' });
+      const dlq = await mem.transport.admin().fetchTopicOffsets(`${topic}.dlq`);
       expect(dlq[0]?.high).toBe(1);
       await dlqProducer.close();
     });

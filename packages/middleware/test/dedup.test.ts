@@ -1,19 +1,8 @@
-import {
-  ConfigError,
-  TributaryError,
-  chainHandlers,
-  createConsumer,
-  createEvent,
-  eventToRecord,
-  type Consumer,
-  type Message,
-  type MessageHandler,
-  type Transport,
-} from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { MockProducer, buildMessage, deferred, uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
+import { ConfigError, TributaryError, chainHandlers, createEvent, eventToRecord, type Message, type MessageHandler } from '@tributary/core';
+import { MockProducer, buildMessage, deferred, uniqueGroup, waitFor } from '@tributary/testutil';
 import { memoryDedupStore, observeRecord, withDeadLetter, withDedup, type DedupStore, type RecordEvent } from '@tributary/middleware';
 import { recordingLogger, run, testContext } from './support/context';
+import { memoryTransportPerTest } from './support/memory-transport';
 
 const event = (id: string, offset = 0): Message => buildMessage({ offset, headers: { ce_id: id } });
 
@@ -155,41 +144,26 @@ describe('withDedup', () => {
   });
 
   describe('under redelivery (memory transport)', () => {
-    let transport: Transport;
-    const consumers: Consumer[] = [];
-
-    beforeEach(() => {
-      transport = memory();
-    });
-
-    afterEach(async () => {
-      await Promise.all(consumers.splice(0).map((c) => c.stop()));
-      await transport.close();
-    });
+    const mem = memoryTransportPerTest();
 
     it('processes each event once across duplicate sends and a full redelivery of the topic', async () => {
-      const topic = uniqueTopic('payments');
-      await transport.admin().createTopics([{ topic, partitions: 3 }]);
+      const topic = await mem.createTopic('payments', { partitions: 3 });
       const records = Array.from({ length: 20 }, (_, i) =>
         eventToRecord(createEvent({ type: 'payment.made', source: 'test', subject: `p${i % 5}`, data: { i } }), { topic }),
       );
-      const producer = transport.producer();
       // A producer retry that duplicated every record.
-      await producer.send([...records, ...records]);
-      await producer.close();
+      await mem.send([...records, ...records]);
 
       const store = memoryDedupStore();
       const processed: string[] = [];
       const handler = chainHandlers((m: Message) => void processed.push(m.headers.ce_id ?? ''), withDedup({ store, groupId: 'payments' }));
-      const first = createConsumer(transport, { groupId: uniqueGroup(), topics: [topic] });
-      consumers.push(first);
+      const first = mem.consumer({ groupId: uniqueGroup(), topics: [topic] });
       await first.start(handler);
       await waitFor(() => first.metrics().processed === 40, { message: 'first pass over 40 records' });
       await first.stop();
 
       // The offsets are lost (a new group reads from the beginning): every record is delivered again.
-      const second = createConsumer(transport, { groupId: uniqueGroup(), topics: [topic] });
-      consumers.push(second);
+      const second = mem.consumer({ groupId: uniqueGroup(), topics: [topic] });
       await second.start(handler);
       await waitFor(() => second.metrics().processed === 40, { message: 'redelivery of 40 records' });
 

@@ -9,12 +9,12 @@ import {
   METRIC_MESSAGING_PROCESS_DURATION,
 } from '@opentelemetry/semantic-conventions/incubating';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
-import { ConfigError, TributaryError, chainHandlers, createConsumer, type Consumer, type Message, type Transport } from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { MockProducer, buildMessage, uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
+import { ConfigError, TributaryError, chainHandlers, type Message } from '@tributary/core';
+import { MockProducer, buildMessage, uniqueGroup, waitFor } from '@tributary/testutil';
 import { ConsumerCounters, withDeadLetter, withDedup, withMetrics, withRetry } from '@tributary/middleware';
 import { testContext } from './support/context';
-import { histogramCounts, metricsHarness, points, total, type MetricsHarness } from './support/otel';
+import { memoryTransportPerTest } from './support/memory-transport';
+import { histogramCounts, metricsPerTest, points, total } from './support/otel';
 
 const message = buildMessage({ topic: 'orders', partition: 1, offset: 5, key: 'k', headers: { ce_id: 'evt-1' } });
 const base = {
@@ -26,15 +26,7 @@ const base = {
 };
 
 describe('withMetrics', () => {
-  let otel: MetricsHarness;
-
-  beforeEach(() => {
-    otel = metricsHarness();
-  });
-
-  afterEach(async () => {
-    await otel.close();
-  });
+  const otel = metricsPerTest();
 
   it('counts consumed and processed records and records the process duration, with low-cardinality attributes', async () => {
     const handler = chainHandlers(() => undefined, withMetrics({ meterProvider: otel.provider }));
@@ -103,29 +95,15 @@ describe('withMetrics', () => {
   });
 
   describe('with the consumer runtime (memory transport)', () => {
-    let transport: Transport;
-    const consumers: Consumer[] = [];
-
-    beforeEach(() => {
-      transport = memory();
-    });
-
-    afterEach(async () => {
-      await Promise.all(consumers.splice(0).map((c) => c.stop()));
-      await transport.close();
-    });
+    const mem = memoryTransportPerTest();
 
     it('agrees with the runtime counts per partition', async () => {
-      const topic = uniqueTopic('orders');
-      await transport.admin().createTopics([{ topic, partitions: 3 }]);
-      const producer = transport.producer();
-      await producer.send(Array.from({ length: 30 }, (_, i) => ({ topic, key: `k${i}`, value: String(i) })));
-      await producer.close();
+      const topic = await mem.createTopic('orders', { partitions: 3 });
+      await mem.send(Array.from({ length: 30 }, (_, i) => ({ topic, key: `k${i}`, value: String(i) })));
       const perPartition = new Map<number, number>();
-      const consumer = createConsumer(transport, { groupId: uniqueGroup(), topics: [topic] });
-      consumers.push(consumer);
+      const consumer = mem.consumer({ groupId: uniqueGroup(), topics: [topic] });
       await consumer.start(
-        chainHandlers((m: Message) => void perPartition.set(m.partition, (perPartition.get(m.partition) ?? 0) + 1), withMetrics({ meterProvider: otel.provider, system: transport.system })),
+        chainHandlers((m: Message) => void perPartition.set(m.partition, (perPartition.get(m.partition) ?? 0) + 1), withMetrics({ meterProvider: otel.provider, system: mem.transport.system })),
       );
       await waitFor(() => consumer.metrics().processed === 30, { message: '30 processed' });
       const m = await otel.collect();

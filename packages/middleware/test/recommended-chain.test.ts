@@ -1,18 +1,8 @@
-import {
-  ConfigError,
-  DeadLetterHeaders,
-  chainHandlers,
-  createConsumer,
-  valueAsString,
-  type Consumer,
-  type HandlerMiddleware,
-  type Message,
-  type Transport,
-} from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { MockProducer, buildMessage, uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
+import { ConfigError, DeadLetterHeaders, chainHandlers, valueAsString, type Consumer, type HandlerMiddleware, type Message } from '@tributary/core';
+import { MockProducer, buildMessage, uniqueGroup, waitFor } from '@tributary/testutil';
 import { RECOMMENDED_ORDER, recommendedChain, withDeadLetter, withRetry } from '@tributary/middleware';
 import { testContext } from './support/context';
+import { memoryTransportPerTest } from './support/memory-transport';
 
 const fastRetry = { initialMs: 1, maxMs: 2, maxAttempts: 3 } as const;
 
@@ -52,36 +42,22 @@ describe('recommendedChain', () => {
 // inside the retry middleware. These tests show what goes wrong with that
 // order and that the recommended one (deadLetter outside retry) retries.
 describe('middleware order (consumer runtime on the memory transport)', () => {
-  let transport: Transport;
-  const consumers: Consumer[] = [];
-
-  beforeEach(() => {
-    transport = memory();
-  });
-
-  afterEach(async () => {
-    await Promise.all(consumers.splice(0).map((c) => c.stop()));
-    await transport.close();
-  });
+  const mem = memoryTransportPerTest();
 
   async function run(
     values: readonly string[],
     handler: (m: Message) => void,
     ...middlewares: HandlerMiddleware[]
   ): Promise<{ consumer: Consumer; topic: string; committed: () => Promise<number | undefined>; dlq: () => Promise<number> }> {
-    const topic = uniqueTopic('orders');
-    await transport.admin().createTopics([{ topic }, { topic: `${topic}.dlq` }]);
-    const producer = transport.producer();
-    await producer.send(values.map((value) => ({ topic, value })));
-    await producer.close();
-    const consumer = createConsumer(transport, { groupId: uniqueGroup(), topics: [topic], retry: false });
-    consumers.push(consumer);
+    const topic = await mem.createTopic('orders', { deadLetterTopic: true });
+    await mem.send(values.map((value) => ({ topic, value })));
+    const consumer = mem.consumer({ groupId: uniqueGroup(), topics: [topic], retry: false });
     await consumer.start(chainHandlers(handler, ...middlewares));
     return {
       consumer,
       topic,
-      committed: async () => (await transport.admin().fetchCommittedOffsets(consumer.groupId, [topic]))[0]?.offset,
-      dlq: async () => (await transport.admin().fetchTopicOffsets(`${topic}.dlq`))[0]?.high ?? 0,
+      committed: () => mem.committedOffset(consumer.groupId, topic),
+      dlq: async () => (await mem.transport.admin().fetchTopicOffsets(`${topic}.dlq`))[0]?.high ?? 0,
     };
   }
 
@@ -103,7 +79,7 @@ describe('middleware order (consumer runtime on the memory transport)', () => {
   // failure, so no retry ever runs. Here withDeadLetter asks the enclosing
   // withRetry first, so that order retries too.
   it('no Watermill trap: a dead-letter that takes every failure, inside retry, still lets the retries run', async () => {
-    const dlqProducer = transport.producer();
+    const dlqProducer = mem.transport.producer();
     const { handle, attempts } = flakyHandler();
     const { committed, dlq } = await run(
       ['ok', 'flaky'],
@@ -118,7 +94,7 @@ describe('middleware order (consumer runtime on the memory transport)', () => {
   });
 
   it('the default dead-letter inside retry dead-letters what exhausts its retries, and the partition moves on', async () => {
-    const dlqProducer = transport.producer();
+    const dlqProducer = mem.transport.producer();
     let attempts = 0;
     const { consumer, committed, dlq } = await run(
       ['ok', 'broken', 'after'],
@@ -139,7 +115,7 @@ describe('middleware order (consumer runtime on the memory transport)', () => {
   });
 
   it('recommended: deadLetter outside retry retries first, and dead-letters only what exhausts its retries', async () => {
-    const dlqProducer = transport.producer();
+    const dlqProducer = mem.transport.producer();
     const { handle, attempts } = flakyHandler();
     let brokenAttempts = 0;
     const { committed, dlq } = await run(

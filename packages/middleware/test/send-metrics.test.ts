@@ -11,7 +11,7 @@ import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { wrapProducer } from '@tributary/core';
 import { MockProducer } from '@tributary/testutil';
 import { withSendMetrics } from '@tributary/middleware';
-import { histogramCounts, metricsHarness, points, type MetricsHarness } from './support/otel';
+import { histogramCounts, metricsPerTest, points } from './support/otel';
 
 const sendAttrs = (topic: string): Record<string, string> => ({
   [ATTR_MESSAGING_SYSTEM]: 'kafka',
@@ -20,15 +20,7 @@ const sendAttrs = (topic: string): Record<string, string> => ({
 });
 
 describe('withSendMetrics', () => {
-  let otel: MetricsHarness;
-
-  beforeEach(() => {
-    otel = metricsHarness();
-  });
-
-  afterEach(async () => {
-    await otel.close();
-  });
+  const otel = metricsPerTest();
 
   it('counts sent messages per record and times each call per topic', async () => {
     const producer = wrapProducer(new MockProducer({ maxRecordBytes: 10 }), withSendMetrics({ meterProvider: otel.provider }));

@@ -14,18 +14,10 @@ import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { wrapProducer, type ProducerRecord } from '@tributary/core';
 import { MockProducer } from '@tributary/testutil';
 import { withSendTracing } from '@tributary/middleware';
-import { tracingHarness, type TracingHarness } from './support/otel';
+import { tracingPerTest } from './support/otel';
 
 describe('withSendTracing', () => {
-  let otel: TracingHarness;
-
-  beforeEach(() => {
-    otel = tracingHarness();
-  });
-
-  afterEach(async () => {
-    await otel.close();
-  });
+  const otel = tracingPerTest();
 
   const traced = (mock: MockProducer): ReturnType<typeof wrapProducer> =>
     wrapProducer(mock, withSendTracing({ tracerProvider: otel.provider, propagator: otel.propagator }));

@@ -13,21 +13,12 @@ import {
   MESSAGING_SYSTEM_VALUE_KAFKA,
 } from '@opentelemetry/semantic-conventions/incubating';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
-import {
-  ConfigError,
-  TributaryError,
-  chainHandlers,
-  createConsumer,
-  wrapProducer,
-  type Consumer,
-  type Message,
-  type Transport,
-} from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { MockProducer, buildMessage, uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
+import { ConfigError, TributaryError, chainHandlers, wrapProducer, type Message } from '@tributary/core';
+import { MockProducer, buildMessage, uniqueGroup, waitFor } from '@tributary/testutil';
 import { OUTCOME_ATTRIBUTE, withDeadLetter, withDedup, withRetry, withSendTracing, withTracing } from '@tributary/middleware';
-import { tracingHarness, type TracingHarness } from './support/otel';
+import { tracingPerTest } from './support/otel';
 import { testContext } from './support/context';
+import { memoryTransportPerTest } from './support/memory-transport';
 
 const producerSpan = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
 const message = buildMessage({
@@ -39,15 +30,7 @@ const message = buildMessage({
 });
 
 describe('withTracing', () => {
-  let otel: TracingHarness;
-
-  beforeEach(() => {
-    otel = tracingHarness();
-  });
-
-  afterEach(async () => {
-    await otel.close();
-  });
+  const otel = tracingPerTest();
 
   const tracing = (): ReturnType<typeof withTracing> => withTracing({ tracerProvider: otel.provider, propagator: otel.propagator });
 
@@ -146,24 +129,13 @@ describe('withTracing', () => {
   });
 
   describe('across the memory transport', () => {
-    let transport: Transport;
-    const consumers: Consumer[] = [];
-
-    beforeEach(() => {
-      transport = memory();
-    });
-
-    afterEach(async () => {
-      await Promise.all(consumers.splice(0).map((c) => c.stop()));
-      await transport.close();
-    });
+    const mem = memoryTransportPerTest();
 
     it('continues the trace a producer started, in the consumer, and nests the dead-letter send under it', async () => {
-      const topic = uniqueTopic('orders');
-      await transport.admin().createTopics([{ topic, partitions: 2 }, { topic: `${topic}.dlq` }]);
-      const traced = { tracerProvider: otel.provider, propagator: otel.propagator, system: transport.system };
-      const producer = wrapProducer(transport.producer(), withSendTracing(traced));
-      const dlqProducer = wrapProducer(transport.producer(), withSendTracing(traced));
+      const topic = await mem.createTopic('orders', { partitions: 2, deadLetterTopic: true });
+      const traced = { tracerProvider: otel.provider, propagator: otel.propagator, system: mem.transport.system };
+      const producer = wrapProducer(mem.transport.producer(), withSendTracing(traced));
+      const dlqProducer = wrapProducer(mem.transport.producer(), withSendTracing(traced));
       const tracer = otel.provider.getTracer('test');
       await tracer.startActiveSpan('checkout', async (root) => {
         await producer.send([{ topic, key: 'good', value: 'ok' }]);
@@ -172,8 +144,7 @@ describe('withTracing', () => {
       });
 
       const handled: Message[] = [];
-      const consumer = createConsumer(transport, { groupId: uniqueGroup(), topics: [topic], retry: false });
-      consumers.push(consumer);
+      const consumer = mem.consumer({ groupId: uniqueGroup(), topics: [topic], retry: false });
       await consumer.start(
         chainHandlers(
           (m: Message) => {

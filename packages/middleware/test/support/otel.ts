@@ -2,7 +2,8 @@
  * OpenTelemetry SDK pieces for tests (dev dependencies only — the package
  * itself uses the API): an in-memory span exporter, a metric reader that
  * collects on demand, the W3C propagator, and an AsyncLocalStorage context
- * manager so context crosses awaits.
+ * manager so context crosses awaits. `tracingPerTest` and `metricsPerTest`
+ * give every test of a describe block fresh ones, shut down after it.
  */
 import { context, type Attributes } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -38,6 +39,29 @@ export function tracingHarness(): TracingHarness {
   };
 }
 
+/** A TracingHarness of the test that runs now; its `close` belongs to the hooks. */
+export type TracingPerTest = Omit<TracingHarness, 'close'>;
+
+/**
+ * Registers hooks in the calling describe block: a new TracingHarness before
+ * each test, closed after it. The object returned reads the harness of the
+ * test that runs now, so it may be taken at describe time and used inside
+ * tests and hooks (anywhere else it throws).
+ */
+export function tracingPerTest(): TracingPerTest {
+  const current = perTest(tracingHarness, 'tracing harness');
+  return {
+    get provider() {
+      return current().provider;
+    },
+    get propagator() {
+      return current().propagator;
+    },
+    spans: () => current().spans(),
+    span: (name) => current().span(name),
+  };
+}
+
 /** A reader that only collects when asked. */
 class OnDemandReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
@@ -64,6 +88,37 @@ export function metricsHarness(): MetricsHarness {
       return byName;
     },
     close: () => provider.shutdown(),
+  };
+}
+
+/** A MetricsHarness of the test that runs now; its `close` belongs to the hooks. */
+export type MetricsPerTest = Omit<MetricsHarness, 'close'>;
+
+/** Like {@link tracingPerTest}, for a MetricsHarness. */
+export function metricsPerTest(): MetricsPerTest {
+  const current = perTest(metricsHarness, 'metrics harness');
+  return {
+    get provider() {
+      return current().provider;
+    },
+    collect: () => current().collect(),
+  };
+}
+
+/** Creates a harness before each test and closes it after; returns a reader of the current one. */
+function perTest<T extends { close(): Promise<void> }>(create: () => T, what: string): () => T {
+  let current: T | undefined;
+  beforeEach(() => {
+    current = create();
+  });
+  afterEach(async () => {
+    const closing = current;
+    current = undefined;
+    await closing?.close();
+  });
+  return () => {
+    if (current === undefined) throw new Error(`the ${what} exists only while a test runs`);
+    return current;
   };
 }
 
