@@ -114,3 +114,6 @@ export { createBus } from './bus/bus';
 // producer middleware (section: producer-middleware)
 export type { SendFn, ProducerMiddleware } from './producer-middleware';
 export { chainSend, composeProducerMiddleware, wrapProducer } from './producer-middleware';
+
+// metrics collector contract (section: metrics-collector)
+export type { MetricsCollector, ConsumeObservation, ConsumeOutcome, PublishObservation } from './metrics-collector';

@@ -7,6 +7,7 @@ export type { LogLevel, LoggingLevels, LoggingOptions } from './logging';
 export { withLogging, LOGGING_LEVEL_DEFAULTS } from './logging';
 export type { MetricsOptions } from './metrics';
 export { withMetrics, ConsumerCounters } from './metrics';
+export { withCollector } from './collector';
 export type { DeadLetterRateGuard, DeadLetterInfo, DeadLetterMiddlewareOptions } from './dead-letter';
 export { withDeadLetter, DEAD_LETTER_RATE_GUARD_DEFAULTS, DEAD_LETTER_PUBLISH_RETRY_DEFAULTS } from './dead-letter';
 export type { DedupStore, DedupOptions } from './dedup';
@@ -33,8 +34,13 @@ export { withBatchTracing } from './batch-tracing';
 // producer middleware (use with core's wrapProducer)
 export { withSendTracing } from './send-tracing';
 export { withSendMetrics } from './send-metrics';
+export type { SendCollectorOptions } from './send-collector';
+export { withSendCollector } from './send-collector';
 export type { SendLoggingLevels, SendLoggingOptions } from './send-logging';
 export { withSendLogging, SEND_LOGGING_LEVEL_DEFAULTS } from './send-logging';
+
+// error labels: `error.type` of the metrics, for collectors' labels too
+export { errorType } from './error-type';
 
 // trace context in headers
 export type { Propagator } from './trace-context';
