@@ -104,6 +104,29 @@ function isRfc3339(value: string): boolean {
   return RFC3339.test(value) && !Number.isNaN(Date.parse(value));
 }
 
+function isValidTime(time: unknown): boolean {
+  if (time === undefined) return true;
+  if (time instanceof Date) return !Number.isNaN(time.getTime());
+  return typeof time === 'string' && isRfc3339(time);
+}
+
+function describeTime(time: unknown): string {
+  if (time instanceof Date) return 'an invalid Date';
+  return typeof time === 'string' ? JSON.stringify(time) : typeof time;
+}
+
+/**
+ * True for a header name the envelope owns on the wire: any `ce_` name
+ * (CloudEvents attributes and extensions; compared case-insensitively, as
+ * some SDKs lowercase header names) and `content-type`. Extra headers with
+ * such names would be overwritten by {@link eventToRecord} or read back as
+ * extensions by {@link eventFromMessage}, so the publishers refuse them.
+ */
+export function isEnvelopeHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower.startsWith(CE_PREFIX) || lower === EventHeaders.contentType;
+}
+
 /** What {@link createEvent} takes. */
 export interface CreateEventInput<T> {
   readonly type: string;
@@ -116,6 +139,12 @@ export interface CreateEventInput<T> {
   readonly extensions?: Readonly<Record<string, string>>;
   /** A given id; default a fresh one from `idFactory`. */
   readonly id?: string;
+  /**
+   * When it happened, if not now (e.g. an outbox relay publishing a stored
+   * event): a Date or an RFC 3339 string, written in UTC with millisecond
+   * precision like every time createEvent makes. Default: `now()`.
+   */
+  readonly time?: Date | string;
   /** Default {@link uuidv4}. */
   readonly idFactory?: IdFactory;
   /** Clock for `time`. Default `() => new Date()`. */
@@ -160,11 +189,12 @@ export function createEvent<T>(input: CreateEventInput<T>): Event<T> {
   checkEnvelope(check, input);
   check
     .check(input.id === undefined || (typeof input.id === 'string' && input.id.length > 0), 'id', 'must be a non-empty string when set')
+    .check(isValidTime(input.time), 'time', `must be a valid Date or an RFC 3339 timestamp when set (got ${describeTime(input.time)})`)
     .fn(input.idFactory, 'idFactory')
     .fn(input.now, 'now')
     .throwIfInvalid();
   const id = input.id ?? (input.idFactory ?? uuidv4)();
-  const time = (input.now ? input.now() : new Date()).toISOString();
+  const time = (input.time !== undefined ? new Date(input.time) : input.now ? input.now() : new Date()).toISOString();
   const event: { -readonly [K in keyof Event<T>]: Event<T>[K] } = { id, type: input.type, source: input.source, time, data: input.data };
   if (input.subject !== undefined) event.subject = input.subject;
   if (input.dataContentType !== undefined) event.dataContentType = input.dataContentType;

@@ -1,20 +1,32 @@
 import {
+  DeadLetterHeaders,
+  ack,
   binaryHandler,
+  createConsumer,
   createEvent,
+  deadLetter,
+  eventBatchHandler,
   eventHandler,
   eventToRecord,
   isTributaryError,
+  jsonBatchHandler,
   jsonHandler,
+  retry,
   silentLogger,
   stringCodec,
   toBytes,
   type Codec,
+  type Consumer,
   type Event,
   type HandlerContext,
   type Message,
   type ProducerRecord,
+  type RecordOutcome,
   type StandardSchemaV1,
+  type Transport,
 } from '@tributary/core';
+import { memory } from '@tributary/memory';
+import { uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
 
 const ctx: HandlerContext = {
   signal: new AbortController().signal,
@@ -163,5 +175,162 @@ describe('eventHandler', () => {
     const handler = jest.fn();
     await expect(eventHandler(handler)(msg('{}'), ctx)).rejects.toMatchObject({ code: 'ERR_DECODE', retriable: false });
     expect(handler).not.toHaveBeenCalled();
+  });
+});
+
+/** `count` CloudEvent messages of `order.created`, offsets 0.., data `{ id: 'o-<i>', total: i }`. */
+function eventMessages(count: number): Message[] {
+  return Array.from({ length: count }, (_, i) => ({
+    ...fromRecord(eventToRecord(createEvent({ type: 'order.created', source: 'shop', data: { id: `o-${i}`, total: i } }), { topic: 'orders' })),
+    offset: i,
+  }));
+}
+
+/** The code of a dead-letter outcome's reason (undefined for other outcomes). */
+function deadLetterCode(o: RecordOutcome | undefined): string | undefined {
+  return o?.kind === 'dead-letter' && isTributaryError(o.reason) ? o.reason.code : undefined;
+}
+
+describe('eventBatchHandler', () => {
+  it('hands the decoded events, in order with their messages, and dead-letters undecodable records with the decode error', async () => {
+    const [e0, e1, e2] = eventMessages(3);
+    const notEvent = { ...msg('{"id":"raw"}'), offset: 10 };
+    const invalid = { ...fromRecord(eventToRecord(createEvent({ type: 'order.created', source: 'shop', data: { total: 1 } }), { topic: 'orders' })), offset: 11 };
+    const batch = [e0!, notEvent, e1!, invalid, e2!];
+    const calls: { events: readonly Event<Order>[]; messages: readonly Message[]; ctx: HandlerContext }[] = [];
+    const handler = eventBatchHandler<Order>((events, messages, c) => void calls.push({ events, messages, ctx: c }), { schema: orderSchema(true) });
+
+    const outcomes = (await handler(batch, ctx)) as readonly RecordOutcome[];
+
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.events.map((e) => e.data.id)).toEqual(['o-0', 'o-1', 'o-2']);
+    expect(calls[0]?.messages).toEqual([e0, e1, e2]);
+    expect(calls[0]?.ctx).toBe(ctx);
+    expect(outcomes.map((o) => o.kind)).toEqual(['ack', 'dead-letter', 'ack', 'dead-letter', 'ack']);
+    expect(outcomes.map(deadLetterCode)).toEqual([undefined, 'ERR_DECODE', undefined, 'ERR_VALIDATION', undefined]);
+    expect(String((outcomes[1] as { reason: Error }).reason.message)).toMatch(/orders\/2@10 is not a CloudEvent: missing attribute header ce_specversion/);
+  });
+
+  it('maps the handler’s outcomes back to the records they belong to', async () => {
+    const [e0, e1, e2] = eventMessages(3);
+    const boom = new Error('db conflict');
+    const given: number[] = [];
+    const handler = eventBatchHandler<Order>((events) => {
+      given.push(...events.map((e) => e.data.total));
+      return [deadLetter('poison'), retry(boom), ack];
+    });
+    const outcomes = await handler([e0!, msg('not an event'), e1!, e2!], ctx);
+    expect(given).toEqual([0, 1, 2]);
+    expect(outcomes).toEqual([deadLetter('poison'), expect.objectContaining({ kind: 'dead-letter' }), retry(boom), ack]);
+  });
+
+  it('retries the decoded records when the handler throws, still dead-lettering the undecodable ones', async () => {
+    const [e0, e1] = eventMessages(2);
+    const boom = new Error('db down');
+    const outcomes = await eventBatchHandler(() => Promise.reject(boom))([e0!, msg('x'), e1!], ctx);
+    expect(outcomes).toEqual([retry(boom), expect.objectContaining({ kind: 'dead-letter' }), retry(boom)]);
+  });
+
+  it('does not call the handler when no record decodes', async () => {
+    const handler = jest.fn();
+    const outcomes = (await eventBatchHandler(handler)([msg('a'), msg('b')], ctx)) as readonly RecordOutcome[];
+    expect(handler).not.toHaveBeenCalled();
+    expect(outcomes.map(deadLetterCode)).toEqual(['ERR_DECODE', 'ERR_DECODE']);
+  });
+
+  it('retries a record whose async validator fails transiently instead of dead-lettering it', async () => {
+    const [e0] = eventMessages(1);
+    const unreachable = new Error('schema registry unreachable');
+    const schema: StandardSchemaV1<unknown, Order> = { '~standard': { version: 1, vendor: 'test', validate: () => Promise.reject(unreachable) } };
+    const handler = jest.fn();
+    await expect(eventBatchHandler(handler, { schema })([e0!], ctx)).resolves.toEqual([retry(unreachable)]);
+    expect(handler).not.toHaveBeenCalled();
+  });
+
+  it('stops the consumer with a TypeError when the handler returns the wrong number of outcomes', async () => {
+    const stops: unknown[] = [];
+    const c: HandlerContext = { ...ctx, control: { ...ctx.control, stop: (reason) => void stops.push(reason) } };
+    const [e0, e1] = eventMessages(2);
+    const handler = eventBatchHandler(() => [ack]);
+    const err = await failure(handler([e0!, msg('bad'), e1!], c));
+    expect(err).toBeInstanceOf(TypeError);
+    expect((err as Error).message).toBe('eventBatchHandler: handler returned 1 outcomes for 2 records');
+    expect(stops).toEqual([err]);
+  });
+
+  it('validates its options', () => {
+    expect(() => eventBatchHandler(null as never, { schema: {} as never })).toThrow(/handler must be a function.*schema must implement Standard Schema v1/);
+  });
+});
+
+describe('jsonBatchHandler', () => {
+  it('decodes values, dead-letters tombstones, bad bytes and invalid data, and acks the rest', async () => {
+    const seen: Order[] = [];
+    const handler = jsonBatchHandler<Order>((values) => void seen.push(...values), { schema: orderSchema() });
+    const outcomes = (await handler([msg('{"id":"a","total":"1"}'), msg(null), msg('{oops'), msg('{"id":1}'), msg('{"id":"b","total":2}')], ctx)) as readonly RecordOutcome[];
+    expect(seen).toEqual([
+      { id: 'a', total: 1 },
+      { id: 'b', total: 2 },
+    ]);
+    expect(outcomes.map((o) => deadLetterCode(o) ?? o.kind)).toEqual(['ack', 'ERR_EMPTY_MESSAGE', 'ERR_DECODE', 'ERR_VALIDATION', 'ack']);
+  });
+
+  it('uses the given codec', async () => {
+    const seen: string[] = [];
+    await jsonBatchHandler<string>((values) => void seen.push(...values), { codec: stringCodec })([msg('one'), msg('two')], ctx);
+    expect(seen).toEqual(['one', 'two']);
+  });
+});
+
+describe('eventBatchHandler on the consumer runtime (memory transport)', () => {
+  let transport: Transport;
+  const consumers: Consumer[] = [];
+
+  beforeEach(() => {
+    transport = memory();
+  });
+
+  afterEach(async () => {
+    await Promise.all(consumers.splice(0).map((c) => c.stop()));
+    await transport.close();
+  });
+
+  it('dead-letters an undecodable record with its reason and handles the rest in order', async () => {
+    const topic = uniqueTopic('orders');
+    const dlq = `${topic}.dlq`;
+    const admin = transport.admin();
+    await admin.createTopics([{ topic, partitions: 1 }, { topic: dlq }]);
+    const producer = transport.producer();
+    const records: ProducerRecord[] = [0, 1, 2, 3].map((i) => eventToRecord(createEvent({ type: 'order.created', source: 'shop', data: { id: `o-${i}`, total: i } }), { topic }));
+    records.splice(2, 0, { topic, key: 'raw', value: '{"id":"not-an-event"}' }); // offset 2: no ce_* headers
+    expect((await producer.send(records)).every((r) => r.ok)).toBe(true);
+    await producer.close();
+
+    const handled: { id: string; offset: number }[] = [];
+    const groupId = uniqueGroup();
+    const consumer = createConsumer(transport, { groupId, topics: [topic], deadLetter: {}, retry: false, batch: { maxRecords: 10, maxWaitMs: 5 } });
+    consumers.push(consumer);
+    await consumer.startBatch(
+      eventBatchHandler<{ id: string }>((events, messages) => {
+        events.forEach((e, i) => handled.push({ id: e.data.id, offset: messages[i]!.offset }));
+      }),
+    );
+    await waitFor(() => consumer.metrics().deadLettered === 1 && handled.length === 4, { message: 'four handled, one dead-lettered' });
+
+    expect(handled).toEqual([
+      { id: 'o-0', offset: 0 },
+      { id: 'o-1', offset: 1 },
+      { id: 'o-2', offset: 3 },
+      { id: 'o-3', offset: 4 },
+    ]);
+    const dead: Message[] = [];
+    const reader = createConsumer(transport, { groupId: uniqueGroup('dlq-reader'), topics: [dlq] });
+    consumers.push(reader);
+    await reader.start((m) => void dead.push(m));
+    await waitFor(() => dead.length === 1, { message: 'the dead-lettered record read back' });
+    expect(dead[0]).toMatchObject({ key: 'raw', headers: { [DeadLetterHeaders.errorCode]: 'ERR_DECODE', [DeadLetterHeaders.offset]: '2' } });
+    expect(dead[0]?.headers[DeadLetterHeaders.reason]).toMatch(/is not a CloudEvent: missing attribute header ce_specversion/);
+    await waitFor(async () => (await admin.fetchCommittedOffsets(groupId, [topic]))[0]?.offset === 5, { message: 'committed past every record' });
+    await admin.close();
   });
 });

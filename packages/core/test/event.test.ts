@@ -88,6 +88,15 @@ describe('createEvent', () => {
     expect(createEvent({ type: 't', source: 's', data: 1, now: fixedNow }).time).toBe('2024-05-06T07:08:09.123Z');
   });
 
+  it('uses a given time (Date or RFC 3339) over the clock, in UTC, and refuses an invalid one', () => {
+    const at = (time: Date | string) => createEvent({ type: 't', source: 's', data: 1, now: fixedNow, time }).time;
+    expect(at(new Date(Date.UTC(2023, 0, 2, 3, 4, 5, 6)))).toBe('2023-01-02T03:04:05.006Z');
+    expect(at('2023-01-02T04:04:05+01:00')).toBe('2023-01-02T03:04:05.000Z');
+    for (const bad of ['2023-01-02', 'soon', new Date(Number.NaN), 5 as unknown as string]) {
+      expect(thrown(() => at(bad))).toMatchObject({ code: 'ERR_CONFIG', problems: [{ field: 'time' }] });
+    }
+  });
+
   it('freezes the envelope and copies extensions', () => {
     const extensions = { tenantid: 'acme' };
     const e = createEvent({ type: 't', source: 's', data: { n: 1 }, extensions });

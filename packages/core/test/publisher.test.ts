@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   TributaryError,
   createEventPublisher,
   eventFromMessage,
@@ -97,6 +98,139 @@ describe('createEventPublisher', () => {
     const publisher = createEventPublisher(producer, { source: 'svc' });
     expect(publisher.producer()).toBe(producer);
     expect(publisher.source()).toBe('svc');
+  });
+
+  describe('publish options', () => {
+    /** What a call rejects with, which must be a ConfigError; its problem fields, sorted. */
+    async function problemFields(p: Promise<unknown>): Promise<string[]> {
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).problems.map((x) => x.field).sort();
+    }
+
+    it('sets extensions, headers and the envelope fields of one event', async () => {
+      const producer = new RecordingProducer();
+      const publisher = createEventPublisher(producer, { source: 'shop', idFactory: () => 'generated', now: () => new Date(0) });
+      await publisher.publish('orders', 'order.created', { id: 'o-1' }, {
+        subject: 'o-1',
+        extensions: { tenantid: 'acme', region: 'eu1' },
+        headers: { traceparent: '00-abc-def-01', 'x-request-id': 'r-7' },
+        schemaVersion: '2',
+        dataSchema: 'https://schemas.example/order/2',
+        dataContentType: 'application/vnd.order+json',
+        id: 'evt-42',
+        time: '2024-05-06T07:08:09.5+02:00',
+      });
+      const record = producer.sent[0]!;
+      expect(record.key).toBe('o-1'); // the subject is the default key
+      expect(record.headers).toMatchObject({
+        traceparent: '00-abc-def-01',
+        'x-request-id': 'r-7',
+        ce_tenantid: 'acme',
+        ce_region: 'eu1',
+        ce_schemaversion: '2',
+        ce_dataschema: 'https://schemas.example/order/2',
+        'content-type': 'application/vnd.order+json',
+      });
+      expect(eventFromMessage(asMessage(record))).toEqual({
+        id: 'evt-42',
+        type: 'order.created',
+        source: 'shop',
+        time: '2024-05-06T05:08:09.500Z', // normalized to UTC like every time the publisher makes
+        subject: 'o-1',
+        dataContentType: 'application/vnd.order+json',
+        dataSchema: 'https://schemas.example/order/2',
+        schemaVersion: '2',
+        extensions: { tenantid: 'acme', region: 'eu1' },
+        data: { id: 'o-1' },
+      });
+    });
+
+    it('accepts a Date as time', async () => {
+      const producer = new RecordingProducer();
+      await createEventPublisher(producer, { source: 's' }).publish('t', 'x', 1, { time: new Date(Date.UTC(2020, 1, 29, 12)) });
+      expect(producer.sent[0]?.headers?.ce_time).toBe('2020-02-29T12:00:00.000Z');
+    });
+
+    it('keys records: key is the subject too unless one is given; null sends no key', async () => {
+      const producer = new RecordingProducer();
+      const publisher = createEventPublisher(producer, { source: 's' });
+      await publisher.publish('t', 'x', 1, { key: 'k-1' });
+      await publisher.publish('t', 'x', 2, { key: 'k-2', subject: 'about-2' });
+      await publisher.publish('t', 'x', 3, { key: null, subject: 'about-3' });
+      await publisher.publish('t', 'x', 4, {});
+      const seen = producer.sent.map((r) => [r.key, eventFromMessage(asMessage(r)).subject]);
+      expect(seen).toEqual([
+        ['k-1', 'k-1'],
+        ['k-2', 'about-2'],
+        [null, 'about-3'],
+        [undefined, undefined],
+      ]);
+    });
+
+    it('publishKeyed takes options besides the key, and refuses a second key in them', async () => {
+      const producer = new RecordingProducer();
+      const publisher = createEventPublisher(producer, { source: 's' });
+      await publisher.publishKeyed('orders', 'order.paid', { amount: 5 }, 'o-9', { extensions: { tenantid: 'acme' }, headers: { 'x-a': '1' } });
+      expect(producer.sent[0]).toMatchObject({ key: 'o-9', headers: { ce_tenantid: 'acme', ce_subject: 'o-9', 'x-a': '1' } });
+      await publisher.publishKeyed('orders', 'order.paid', {}, 'o-9', { subject: 'payment-1' });
+      expect(producer.sent[1]).toMatchObject({ key: 'o-9', headers: { ce_subject: 'payment-1' } });
+      const fields = await problemFields(publisher.publishKeyed('orders', 'order.paid', {}, 'o-9', { key: 'other' } as never));
+      expect(fields).toEqual(['options.key']);
+      expect(producer.sent).toHaveLength(2);
+    });
+
+    it('refuses headers the CloudEvents envelope writes, in any case', async () => {
+      const producer = new RecordingProducer();
+      const publisher = createEventPublisher(producer, { source: 's' });
+      for (const name of ['ce_tenantid', 'ce_type', 'CE_Id', 'Content-Type', 'content-type']) {
+        await expect(problemFields(publisher.publish('t', 'x', 1, { headers: { [name]: 'v' } }))).resolves.toEqual([`headers.${name}`]);
+      }
+      const err = await publisher.publish('t', 'x', 1, { headers: { ce_tenantid: 'acme' } }).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/headers\.ce_tenantid is a header the CloudEvents envelope owns.*extensions/);
+      expect(producer.sent).toEqual([]);
+    });
+
+    it('reports every invalid option in one ConfigError and sends nothing', async () => {
+      const producer = new RecordingProducer();
+      const publisher = createEventPublisher(producer, { source: 's' });
+      const fields = await problemFields(
+        publisher.publish('', '', 1, {
+          key: '',
+          subject: '',
+          extensions: { TenantId: 'acme', id: 'x' },
+          headers: { 'x-n': 5 as unknown as string, ce_x: 'y' },
+          schemaVersion: '',
+          dataSchema: 7 as unknown as string,
+          dataContentType: '',
+          id: '',
+          time: 'yesterday',
+        }),
+      );
+      expect(fields).toEqual([
+        'dataContentType',
+        'dataSchema',
+        'extensions.TenantId',
+        'extensions.id',
+        'headers.ce_x',
+        'headers.x-n',
+        'id',
+        'key',
+        'schemaVersion',
+        'subject',
+        'time',
+        'topic',
+        'type',
+      ]);
+      await expect(problemFields(publisher.publish('t', 'x', 1, 'k' as never))).resolves.toEqual(['options']);
+      await expect(problemFields(publisher.publish('t', 'x', 1, { headers: ['a'] as never }))).resolves.toEqual(['headers']);
+      await expect(problemFields(publisher.publish('t', 'x', 1, { time: new Date(Number.NaN) }))).resolves.toEqual(['time']);
+      await expect(problemFields(publisher.publishKeyed('t', 'x', 1, '', 3 as never))).resolves.toEqual(['key', 'options']);
+      expect(producer.sent).toEqual([]);
+    });
   });
 
   it('validates every option at once', () => {

@@ -13,7 +13,7 @@ import type {
   Transport,
   TransportProducer,
 } from '@tributary/core';
-import { ack, createConsumer, deadLetter, retry, TributaryError } from '@tributary/core';
+import { ack, createBus, createConsumer, createEventPublisher, deadLetter, eventBatchHandler, jsonBatchHandler, retry, TributaryError } from '@tributary/core';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(_proof?: T): void {}
@@ -78,4 +78,29 @@ export function consumerNeedsGroupAndTopics(): void {
   // @ts-expect-error groupId and topics are required
   const make = () => createConsumer(transport, {});
   void [make, producer];
+}
+
+/** Types per-event publish options and the batch adapters. */
+export async function publishOptionsAndBatchAdaptersAreTyped(): Promise<void> {
+  const bus = createBus({ transport: {} as Transport, source: 's' });
+  await bus.publish('t', 1, 'key'); // the original signature
+  await bus.publish('t', 1, { key: 'k', extensions: { tenantid: 'acme' }, headers: { 'x-a': '1' }, time: new Date() });
+  // @ts-expect-error header values are strings
+  await bus.publish('t', 1, { headers: { 'x-n': 1 } });
+  await bus.publishBatch([{ type: 't', data: 1, key: null, schemaVersion: '2' }]);
+  const publisher = createEventPublisher({} as TransportProducer, { source: 's' });
+  await publisher.publish('topic', 't', 1, { subject: 'o-1' });
+  // @ts-expect-error publishKeyed takes the key as its argument, not in options
+  await publisher.publishKeyed('topic', 't', 1, 'k', { key: 'other' });
+  const events: BatchHandler = eventBatchHandler<{ id: string }>((batch, _messages) => {
+    assertType<Equal<(typeof batch)[number]['data'], { id: string }>>();
+    assertType<Equal<typeof _messages, readonly Message[]>>();
+    return batch.map(() => ack);
+  });
+  const values: BatchHandler = jsonBatchHandler<number>((_batch) => {
+    assertType<Equal<typeof _batch, readonly number[]>>();
+  });
+  // @ts-expect-error outcomes are RecordOutcome values
+  const bad = eventBatchHandler((batch) => batch.map(() => 'ack'));
+  void [events, values, bad];
 }

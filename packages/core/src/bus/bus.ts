@@ -5,6 +5,7 @@ import { TributaryError } from '../errors';
 import type { MessageHandler } from '../handler';
 import type { IdFactory } from '../ids';
 import { silentLogger, type Logger } from '../logger';
+import type { PublishOptions } from '../publisher';
 import type { SendResult, Transport, TransportProducer } from '../transport';
 import { createPublisher, type BusEvent, type Publisher } from './publisher';
 import type { ReadTask } from './read-task';
@@ -48,7 +49,12 @@ export interface Bus {
   /** Registers `eventType` on `topic` (see EventRegistry.register). */
   register(eventType: string, topic: string): this;
   topicOf(eventType: string): string;
-  publish<T>(type: string, data: T, key?: string): Promise<SentRecord>;
+  /**
+   * Publishes one event (see Publisher.publish): the third argument is the
+   * partition key, or PublishOptions (key, subject, extensions such as
+   * `tenantid`, extra headers, schemaVersion, …).
+   */
+  publish<T>(type: string, data: T, keyOrOptions?: string | PublishOptions): Promise<SentRecord>;
   publishBatch(events: readonly BusEvent[]): Promise<SendResult[]>;
   subscribe(topic: string, eventType: string, handler: MessageHandler): ReadTask;
   subscribeTopic(topic: string, handler: MessageHandler): ReadTask;
@@ -101,9 +107,9 @@ class TransportBus implements Bus {
     return this.registry.topicOf(eventType);
   }
 
-  async publish<T>(type: string, data: T, key?: string): Promise<SentRecord> {
+  async publish<T>(type: string, data: T, keyOrOptions?: string | PublishOptions): Promise<SentRecord> {
     this.#assertOpen('publish');
-    return this.publisher.publish(type, data, key);
+    return this.publisher.publish(type, data, keyOrOptions);
   }
 
   async publishBatch(events: readonly BusEvent[]): Promise<SendResult[]> {

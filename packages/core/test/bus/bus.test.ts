@@ -110,6 +110,42 @@ describe('createBus', () => {
     expect(paid[0]).toMatchObject({ type: 'order.paid', data: { id: 'o-1' } });
   });
 
+  it('carries a tenant extension and custom headers from publish to the subscriber', async () => {
+    const [orders] = await topics('orders');
+    const b = bus({ source: 'shop' });
+    b.register('order.created', orders!);
+    const seen: { event: Event<{ id: string }>; message: Message }[] = [];
+    b.subscribeEvent('order.created', eventHandler<{ id: string }>((event, message) => void seen.push({ event, message })));
+    await b.start();
+
+    await b.publish('order.created', { id: 'o-1' }, { key: 'o-1', extensions: { tenantid: 'acme' }, headers: { 'x-request-id': 'r-1' }, schemaVersion: '2' });
+    await b.publishBatch([{ type: 'order.created', data: { id: 'o-2' }, key: 'o-2', extensions: { tenantid: 'globex' }, headers: { 'x-request-id': 'r-2' } }]);
+    await b.publish('order.created', { id: 'o-3' }, 'o-3'); // the original signature: no extensions, no extra headers
+
+    await waitForCount(() => seen, 3, { message: 'three events delivered' });
+    const byId = new Map(seen.map((s) => [s.event.data.id, s]));
+    expect(byId.get('o-1')?.event).toMatchObject({ subject: 'o-1', schemaVersion: '2', extensions: { tenantid: 'acme' } });
+    expect(byId.get('o-1')?.message).toMatchObject({ key: 'o-1', headers: { 'x-request-id': 'r-1', ce_tenantid: 'acme' } });
+    expect(byId.get('o-2')?.event.extensions).toEqual({ tenantid: 'globex' });
+    expect(byId.get('o-2')?.message.headers['x-request-id']).toBe('r-2');
+    expect(byId.get('o-3')?.event.extensions).toBeUndefined();
+    expect(byId.get('o-3')?.message.headers).not.toHaveProperty('x-request-id');
+  });
+
+  it('refuses a header that forges an envelope attribute before sending anything', async () => {
+    const [orders] = await topics('orders');
+    const b = bus();
+    b.register('order.created', orders!);
+    await expect(b.publish('order.created', {}, { headers: { ce_tenantid: 'acme' } })).rejects.toMatchObject({
+      code: 'ERR_CONFIG',
+      problems: [{ field: 'headers.ce_tenantid' }],
+    });
+    const admin = transport.admin();
+    const offsets = await admin.fetchTopicOffsets(orders!);
+    await admin.close();
+    expect(offsets.every((o) => o.high === o.low)).toBe(true);
+  });
+
   it('dead-letters a failing record through the runtime option given as worker defaults', async () => {
     const [orders, dlq] = await topics('orders', 'orders-dlq');
     const b = bus({ consumer: { batch: { maxWaitMs: 1 }, retry: { maxAttempts: 2, initialMs: 1, maxMs: 2 }, deadLetter: { topic: dlq! } } });

@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   TributaryError,
   createEventRegistry,
   createPublisher,
@@ -94,6 +95,59 @@ describe('createPublisher', () => {
     const cause = new Error('broker transport failure');
     producer.send = () => Promise.reject(cause);
     await expect(publisher.publishBatch([{ type: 'order.paid', data: 1 }])).rejects.toMatchObject({ code: 'ERR_PRODUCE', cause });
+  });
+
+  it('takes publish options as the third argument: extensions, headers, envelope fields', async () => {
+    const { producer, publisher } = setup();
+    await publisher.publish('order.created', { id: 'o-1' }, {
+      key: 'o-1',
+      extensions: { tenantid: 'acme' },
+      headers: { 'x-request-id': 'r-1' },
+      schemaVersion: '3',
+      id: 'evt-1',
+    });
+    const record = producer.calls[0]?.[0];
+    expect(record).toMatchObject({ topic: 'orders', key: 'o-1', headers: { 'x-request-id': 'r-1', ce_tenantid: 'acme' } });
+    expect(eventFromMessage(asMessage(record!))).toMatchObject({
+      id: 'evt-1',
+      subject: 'o-1',
+      schemaVersion: '3',
+      extensions: { tenantid: 'acme' },
+    });
+    // The key string of the original signature still works, and still must not be empty.
+    await publisher.publish('order.paid', 1, 'o-2');
+    expect(producer.calls[1]?.[0]).toMatchObject({ key: 'o-2', headers: { ce_subject: 'o-2' } });
+    await expect(publisher.publish('order.paid', 1, '')).rejects.toMatchObject({ code: 'ERR_CONFIG', problems: [{ field: 'key' }] });
+    expect(producer.calls).toHaveLength(2);
+  });
+
+  it('publishes per-event options in a batch', async () => {
+    const { producer, publisher } = setup();
+    await publisher.publishBatch([
+      { type: 'order.created', data: 1, key: 'o-1', extensions: { tenantid: 'acme' } },
+      { type: 'user.joined', data: 2, headers: { traceparent: 't-2' }, subject: 'u-2' },
+      { type: 'order.paid', data: 3, key: null, subject: 'o-3' },
+    ]);
+    const [a, b, c] = producer.calls[0]!;
+    expect(a).toMatchObject({ key: 'o-1', headers: { ce_tenantid: 'acme', ce_subject: 'o-1' } });
+    expect(b).toMatchObject({ topic: 'users', key: 'u-2', headers: { traceparent: 't-2' } });
+    expect(b?.headers).not.toHaveProperty('ce_tenantid'); // options belong to their event only
+    expect(c).toMatchObject({ key: null, headers: { ce_subject: 'o-3' } });
+  });
+
+  it('names every invalid field of every event in one ConfigError and sends nothing', async () => {
+    const { producer, publisher } = setup();
+    const err = await publisher
+      .publishBatch([
+        { type: 'order.created', data: 1 },
+        { type: 'order.paid', data: 2, headers: { ce_id: 'forged' }, extensions: { 'tenant-id': 'x' } },
+        null as never,
+        { type: 'user.joined', data: 3, key: '' },
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.map((p) => p.field)).toEqual(['events[1].headers.ce_id', 'events[1].extensions.tenant-id', 'events[2]', 'events[3].key']);
+    expect(producer.calls).toEqual([]);
   });
 
   it('validates every option at once', () => {
