@@ -8,4 +8,6 @@ module.exports = {
   globalTeardown: '<rootDir>/../../tools/kafka/jest-global-teardown.mjs',
   // Rebalances on a real broker take seconds; the conformance tests set their own, longer timeouts.
   testTimeout: 60_000,
+  // Fault tests that stop nodes of a 3-broker cluster run under jest.cluster.config.cjs (`test:cluster`).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cluster/'],
 };

@@ -4,6 +4,7 @@
 // Node 20 built-ins only. See tools/kafka/README.md.
 //
 // CLI:   node tools/kafka/broker.mjs start|stop|status|fetch|check-compose [--brokers 3] [--port N] [--fresh]
+//        node tools/kafka/broker.mjs stop-node --brokers 3 --node N [--kill]   (fault injection)
 // API:   import { ensureBroker } from './broker.mjs';
 //        const { bootstrap, stop, startedByUs } = await ensureBroker({ brokers: 1 });
 import { spawn } from 'node:child_process';
@@ -922,6 +923,8 @@ const USAGE = `usage: node tools/kafka/broker.mjs <command> [options]
 commands:
   start          start (or reuse) a local Kafka; prints the bootstrap address on stdout
   stop           stop brokers started by these tools (all of them unless --brokers/--port)
+  stop-node      fault injection: stop one node (--node N) of a set-up these tools started;
+                 \`start\` with the same options brings back only the missing node(s)
   status         show brokers; exit 0 if the selected (or any, without options) broker answers
   fetch          only download the jars; prints the jar directory on stdout
   check-compose  compare docker-compose.yml with tools/kafka/broker-settings.json
@@ -930,6 +933,8 @@ options:
   --brokers N    1 (default; port ${settings.single.port}) or ${settings.cluster.brokers} (ports ${settings.cluster.port}-${settings.cluster.port + settings.cluster.brokers - 1}, RF 3, min ISR 2)
   --port N       client port of the (first) broker; controller ports are +${settings.single.controllerPortOffset} (single) / +${settings.cluster.controllerPortOffset} (cluster)
   --fresh        start: stop and delete the broker's state (topics, offsets) first
+  --node N       stop-node: the node id (1..${settings.cluster.brokers}; 1 for a single broker)
+  --kill         stop-node: crash it (SIGKILL) instead of a clean shutdown (SIGTERM)
 
 environment: TRIBUTARY_KAFKA_HOME, TRIBUTARY_KAFKA_STATE_DIR, TRIBUTARY_KAFKA_PORT,
   TRIBUTARY_KAFKA_CLUSTER_PORT, TRIBUTARY_KAFKA_JAVA_OPTS, TRIBUTARY_KAFKA_START_TIMEOUT_MS (see README.md)`;
@@ -953,6 +958,8 @@ async function main(argv) {
       brokers: { type: 'string' },
       port: { type: 'string' },
       fresh: { type: 'boolean', default: false },
+      node: { type: 'string' },
+      kill: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -998,6 +1005,18 @@ async function main(argv) {
           if (foreign.length) defaultLog(`note: ${foreign.map((n) => n.address).join(',')} answers Kafka but was not started by these tools; not touching it`);
         }
       }
+      return 0;
+    }
+    case 'stop-node': {
+      const nodeId = Number(values.node);
+      if (values.node === undefined || !Number.isInteger(nodeId)) throw new BrokerError('stop-node needs --node N (the node id: 1 for a single broker, 1-3 in a cluster)');
+      const L = layout(opts);
+      const signal = values.kill ? 'SIGKILL' : 'SIGTERM';
+      const t0 = Date.now();
+      if (!(await stopNode({ ...opts, nodeId, signal }))) {
+        throw new BrokerError(`node ${nodeId} of ${L.bootstrap} is not running (or was not started by these tools)`);
+      }
+      defaultLog(`stopped node ${nodeId} (${L.nodes[nodeId - 1].address}) with ${signal} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return 0;
     }
     case 'status': {

@@ -2,6 +2,7 @@
 // The broker test runs a real Kafka on random free ports with a temporary
 // state dir (jars from the normal cache); without Java 17+ it fails, naming what is missing.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -20,6 +21,7 @@ import {
   propertyToEnv,
   startBroker,
   stopBroker,
+  stopNode,
 } from './broker.mjs';
 import { parseHostPort, probeKafka } from './kafka-protocol.mjs';
 
@@ -160,6 +162,41 @@ describe('real broker', { timeout: 240_000 }, () => {
     await a.stop();
     await b.stop(); // same pid holds both leases: the last release stops it
     assert.equal((await probeKafka(first.bootstrap)).state, 'closed');
+  });
+
+  test('stop-node stops one node (clean or crash); start brings it back with its data', async () => {
+    const cli = (...args) =>
+      new Promise((resolve) => {
+        execFile(process.execPath, [path.join(import.meta.dirname, 'broker.mjs'), ...args, '--port', String(port)], (err, stdout, stderr) =>
+          resolve({ code: err ? err.code : 0, stdout, stderr }),
+        );
+      });
+    const first = await startBroker({ port, ...quiet });
+    try {
+      const stopped = await cli('stop-node', '--node', '1');
+      assert.equal(stopped.code, 0, stopped.stderr);
+      assert.match(stopped.stderr, /stopped node 1 \(127\.0\.0\.1:\d+\) with SIGTERM/);
+      assert.equal((await probeKafka(first.bootstrap)).state, 'closed');
+      const again = await cli('stop-node', '--node', '1');
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /node 1 of 127\.0\.0\.1:\d+ is not running/);
+      assert.match((await cli('stop-node')).stderr, /stop-node needs --node N/);
+      assert.match((await cli('stop-node', '--node', '2')).stderr, /no node 2 in/);
+
+      // Only the missing node is started (here: the only one), on the same data.
+      const back = await startBroker({ port, ...quiet });
+      assert.equal(back.startedByUs, true);
+      assert.equal(back.clusterId, first.clusterId);
+      // A crash. (Not restarted here: after a SIGKILL the node's old registration
+      // holds its id until broker.session.timeout.ms, 9 s in single mode.)
+      const killed = await cli('stop-node', '--node', '1', '--kill');
+      assert.equal(killed.code, 0, killed.stderr);
+      assert.match(killed.stderr, /with SIGKILL/);
+      assert.equal((await probeKafka(first.bootstrap)).state, 'closed');
+      assert.equal(await stopNode({ port, nodeId: 1 }), false, 'the module agrees: nothing to stop');
+    } finally {
+      await stopBroker({ port, ...quiet });
+    }
   });
 
   test('refuses a port held by something that is not Kafka', async () => {

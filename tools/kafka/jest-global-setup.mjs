@@ -4,8 +4,10 @@
 //   // jest.config.js of a package
 //   globalSetup: '<rootDir>/../../tools/kafka/jest-global-setup.mjs',
 //   globalTeardown: '<rootDir>/../../tools/kafka/jest-global-teardown.mjs',
-//   // optional, for fault tests on a 3-broker cluster (RF 3, min ISR 2):
+//   // optional, for tests on a 3-broker cluster (RF 3, min ISR 2):
 //   globals: { tributaryKafka: { brokers: 3 } },
+//   // for fault tests that stop and restart nodes: only ever the tools cluster
+//   globals: { tributaryKafka: { brokers: 3, faults: true } },
 //
 // Resolution order (first that applies wins):
 //   1. KAFKA_BROKERS (KAFKA_CLUSTER_BROKERS for 3-broker suites) is set: use it.
@@ -17,6 +19,12 @@
 //
 // Sets for the workers: KAFKA_BROKERS (bootstrap list) and TRIBUTARY_KAFKA_SOURCE
 // (external | docker | tools; fault tests that kill nodes need `tools`).
+//
+// `faults: true` (suites that stop broker nodes): steps 1-3 do not apply. The
+// suite always gets the tools/kafka broker(s), on their own ports, so a
+// user's broker is never stopped; KAFKA_BROKERS is not looked at, and a set
+// KAFKA_CLUSTER_BROKERS is an error (it names brokers we would have to kill)
+// rather than a silent skip.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -141,13 +149,15 @@ async function toolsUsable() {
 
 /**
  * Resolves a broker for a test run.
- * @param {{brokers?: number}} [options]
+ * `faults`: the suite stops and restarts nodes, so only the tools broker(s) will do.
+ * @param {{brokers?: number, faults?: boolean}} [options]
  * @returns {Promise<{bootstrap: string, source: 'external'|'docker'|'tools', startedByUs: boolean, stop: () => Promise<void>}>}
  */
-export async function setupKafka({ brokers = 1 } = {}) {
+export async function setupKafka({ brokers = 1, faults = false } = {}) {
   const cluster = brokers > 1;
   const envName = cluster ? 'KAFKA_CLUSTER_BROKERS' : 'KAFKA_BROKERS';
   const given = process.env[envName]?.trim();
+  if (faults) return setupForFaults({ brokers, envName, given });
   if (given) {
     await waitForKafka(given, { timeoutMs: 30_000, what: `${envName}=${given}:` });
     return { bootstrap: given, source: 'external', startedByUs: false, stop: async () => {} };
@@ -180,10 +190,33 @@ export async function setupKafka({ brokers = 1 } = {}) {
   );
 }
 
+/** Fault suites: the tools broker(s) or a clear error, never someone else's brokers. */
+async function setupForFaults({ brokers, envName, given }) {
+  const what = `These fault tests stop and restart Kafka nodes, so they run only on the ${brokers > 1 ? `${brokers}-broker cluster` : 'broker'} tools/kafka/broker.mjs starts (its own ports; a broker in KAFKA_BROKERS is not used or touched)`;
+  // KAFKA_BROKERS is the single-broker suites' variable: ignored here. The
+  // cluster variable would name brokers this suite has to kill: refuse it.
+  if (given && envName !== 'KAFKA_BROKERS') {
+    throw new BrokerError(`${what}. ${envName}=${given} is set: unset it for this suite.`);
+  }
+  const forced = process.env.TRIBUTARY_KAFKA_PROVIDER?.trim();
+  if (forced && forced !== 'tools') {
+    throw new BrokerError(`${what}. TRIBUTARY_KAFKA_PROVIDER=${forced} is set: unset it or set it to "tools".`);
+  }
+  const tools = await toolsUsable();
+  if (!tools.ok) {
+    throw new BrokerError(
+      `${what}, which needs Java ${settings.javaMinVersion}+ and Maven on PATH (or the jars already cached; Debian: apt-get install openjdk-17-jre-headless maven). Found: ${tools.reason}.`,
+    );
+  }
+  const b = await ensureBroker({ brokers });
+  return { ...b, source: 'tools' };
+}
+
 /** Jest globalSetup entry point. */
 export default async function globalSetup(_globalConfig, projectConfig) {
-  const brokers = Number(projectConfig?.globals?.tributaryKafka?.brokers ?? 1);
-  const res = await setupKafka({ brokers });
+  const options = projectConfig?.globals?.tributaryKafka ?? {};
+  const brokers = Number(options.brokers ?? 1);
+  const res = await setupKafka({ brokers, faults: options.faults === true });
   process.env.KAFKA_BROKERS = res.bootstrap;
   process.env.TRIBUTARY_KAFKA_SOURCE = res.source;
   // Read back by jest-global-teardown.mjs (same process).

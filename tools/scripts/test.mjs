@@ -11,7 +11,9 @@ const resultDirs = [
 ];
 for (const dir of resultDirs) rmSync(dir, { recursive: true, force: true });
 
-const targets = process.env.TRIBUTARY_TEST_TARGETS ?? 'lint,typecheck,test,test:kafka,exports';
+// test:cluster (packages/kafka's fault tests on a 3-broker cluster) runs alone: Nx
+// starts no other task beside it (`parallelism: false` in nx.json).
+const targets = process.env.TRIBUTARY_TEST_TARGETS ?? 'lint,typecheck,test,test:kafka,test:cluster,exports';
 const nx = spawnSync(
   'npx',
   ['nx', 'run-many', '-t', ...targets.split(','), '--parallel=2', '--output-style=stream', ...process.argv.slice(2)],
