@@ -54,6 +54,15 @@ export interface KafkaProducerSettings {
    * fill (librdkafka's own default of 5 ms put a 5 ms floor under every awaited send).
    */
   readonly lingerMs?: number;
+  /**
+   * How long a record may take from `send` to the broker's acknowledgement,
+   * retries included, before it fails alone with ERR_TIMEOUT (retriable)
+   * (librdkafka `message.timeout.ms`; Java's `delivery.timeout.ms`). Default
+   * 120 000, Java's default: librdkafka's own 300 000 leaves a send to a
+   * partition without enough in-sync replicas waiting five minutes. Must be
+   * greater than `lingerMs`.
+   */
+  readonly deliveryTimeoutMs?: number;
   /** Batch compression. Default 'none'. */
   readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 }
@@ -100,6 +109,7 @@ export const KAFKA_DEFAULTS = Object.freeze({
   maxRecordBytes: 1_048_576,
   idempotent: true,
   lingerMs: 1,
+  deliveryTimeoutMs: 120_000,
   compression: 'none' as const,
   sessionTimeoutMs: 45_000,
   heartbeatIntervalMs: 3_000,
@@ -141,6 +151,7 @@ export interface ResolvedKafkaConfig {
   readonly sasl: KafkaSaslOptions | undefined;
   readonly idempotent: boolean;
   readonly lingerMs: number;
+  readonly deliveryTimeoutMs: number;
   readonly compression: NonNullable<KafkaProducerSettings['compression']>;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
@@ -180,6 +191,11 @@ export function resolveKafkaConfig(config: KafkaConfig): ResolvedKafkaConfig {
   check.check(typeof idempotent === 'boolean', 'producer.idempotent', 'must be a boolean');
   const lingerMs = producer.lingerMs ?? KAFKA_DEFAULTS.lingerMs;
   check.integer(lingerMs, 'producer.lingerMs', 0, 900_000);
+  const deliveryTimeoutMs = producer.deliveryTimeoutMs ?? KAFKA_DEFAULTS.deliveryTimeoutMs;
+  check.integer(deliveryTimeoutMs, 'producer.deliveryTimeoutMs', 1, 2_147_483_647);
+  if (Number.isInteger(lingerMs) && Number.isInteger(deliveryTimeoutMs) && deliveryTimeoutMs <= lingerMs) {
+    check.problem('producer.deliveryTimeoutMs', `must be greater than producer.lingerMs (${lingerMs})`);
+  }
   const compression = producer.compression ?? KAFKA_DEFAULTS.compression;
   check.oneOf(compression, 'producer.compression', ['none', 'gzip', 'snappy', 'lz4', 'zstd']);
   const consumer = config.consumer ?? {};
@@ -216,6 +232,7 @@ export function resolveKafkaConfig(config: KafkaConfig): ResolvedKafkaConfig {
     sasl: config.sasl === undefined ? undefined : { ...config.sasl },
     idempotent,
     lingerMs,
+    deliveryTimeoutMs,
     compression,
     sessionTimeoutMs,
     heartbeatIntervalMs,
@@ -445,6 +462,7 @@ export function producerNativeConfig(config: ResolvedKafkaConfig, clientId: stri
   // Java's partitioner: murmur2 of the key bytes; null keys spread randomly.
   native['partitioner'] = 'murmur2_random';
   native['linger.ms'] = config.lingerMs;
+  native['message.timeout.ms'] = config.deliveryTimeoutMs;
   native['compression.type'] = config.compression;
   native['message.max.bytes'] = Math.max(1_000_000, config.maxRecordBytes + RECORD_FRAMING_ALLOWANCE);
   return Object.assign(native, config.rdkafka.producer);

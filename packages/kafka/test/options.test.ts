@@ -35,6 +35,7 @@ describe('resolveKafkaConfig', () => {
       maxRecordBytes: 1_048_576,
       idempotent: true,
       lingerMs: 1,
+      deliveryTimeoutMs: 120_000,
       compression: 'none',
       sessionTimeoutMs: 45_000,
       heartbeatIntervalMs: 3_000,
@@ -51,7 +52,7 @@ describe('resolveKafkaConfig', () => {
         connectTimeoutMs: 0,
         maxRecordBytes: 1.5,
         sasl: { mechanism: 'kerberos' as 'plain', username: 'u', password: 'p' },
-        producer: { compression: 'brotli' as 'gzip', lingerMs: -1 },
+        producer: { compression: 'brotli' as 'gzip', lingerMs: -1, deliveryTimeoutMs: 0 },
         consumer: { heartbeatIntervalMs: 50_000 },
         rdkafka: {
           producer: { 'no.such.property': 1, 'linger.ms': 'soon' },
@@ -70,6 +71,7 @@ describe('resolveKafkaConfig', () => {
         'maxRecordBytes',
         'sasl.mechanism',
         'producer.lingerMs',
+        'producer.deliveryTimeoutMs',
         'producer.compression',
         'consumer.heartbeatIntervalMs',
         "rdkafka.global['socket.timeout.ms']",
@@ -81,6 +83,12 @@ describe('resolveKafkaConfig', () => {
     );
     expect(err.problems.find((p) => p.field === "rdkafka.producer['no.such.property']")?.message).toMatch(/librdkafka: No such configuration property/);
     expect(err.problems.find((p) => p.field === "rdkafka.consumer['enable.auto.commit']")?.message).toMatch(/set by the transport/);
+  });
+
+  it('wants a delivery timeout longer than the linger', () => {
+    const err = configError(() => resolveKafkaConfig({ brokers: 'x:1', producer: { lingerMs: 100, deliveryTimeoutMs: 100 } }));
+    expect(err.problems).toEqual([{ field: 'producer.deliveryTimeoutMs', message: 'must be greater than producer.lingerMs (100)' }]);
+    expect(resolveKafkaConfig({ brokers: 'x:1', producer: { lingerMs: 100, deliveryTimeoutMs: 101 } }).deliveryTimeoutMs).toBe(101);
   });
 
   it('rejects a missing config or missing brokers', () => {
@@ -107,6 +115,7 @@ describe('librdkafka configuration', () => {
       partitioner: 'murmur2_random',
       'compression.type': 'zstd',
       'linger.ms': 50,
+      'message.timeout.ms': 120_000,
       'allow.auto.create.topics': false,
       'socket.keepalive.enable': true,
       dr_cb: true,

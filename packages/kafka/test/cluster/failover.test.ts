@@ -15,7 +15,7 @@
 import { isTributaryError, type Message, type ProducerRecord, type SendResult } from '@tributary/core';
 import { ConsumerRecorder, orderViolationsPerKey, textOf, uniqueGroup, uniqueTopic, waitForCount, withTimeout } from '@tributary/testutil';
 import type { KafkaTransport } from '@tributary/kafka';
-import { TEST_TUNING, testTransport } from '../support/broker';
+import { testTransport } from '../support/broker';
 import { partitionState, restoreCluster, startStoppedNodes, stopNode, toolsCluster, waitForPartition } from '../support/cluster';
 
 let transport: KafkaTransport;
@@ -161,7 +161,7 @@ describe('kafka on a 3-broker cluster (RF 3, min.insync.replicas 2)', () => {
   it('fails an acks=all send with a retriable error within the delivery timeout when two of three nodes are down, then succeeds', async () => {
     const topic = await createReplicatedTopic('kafka-min-isr', 1);
     const DELIVERY_TIMEOUT_MS = 3_000;
-    const short = testTransport({ rdkafka: { producer: { ...TEST_TUNING.rdkafka.producer, 'message.timeout.ms': DELIVERY_TIMEOUT_MS } } });
+    const short = testTransport({ producer: { deliveryTimeoutMs: DELIVERY_TIMEOUT_MS } });
     try {
       const producer = short.producer();
       const [first] = await producer.send([{ topic, key: 'k', value: 'before' }]);
