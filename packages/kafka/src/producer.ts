@@ -6,7 +6,7 @@ import {
   type TransportProducer,
 } from '@tributary/core';
 import { ClientDiagnostics, connectNative } from './connection';
-import { RdKafkaCode, closedError, fromNativeError } from './errors';
+import { RdKafkaCode, closedError, fromNativeError, nativeCodeOf } from './errors';
 import { NativeHeaderList, headerBytes, toNativeValue } from './messages';
 import { createNativeProducer, type NativeDeliveryReport, type NativeError, type NativeProducer } from './native';
 import { producerNativeConfig, type ResolvedKafkaConfig, type ResolvedProducerOptions } from './options';
@@ -84,6 +84,8 @@ export class KafkaProducer implements KafkaTransportProducer {
   #queueFullWaits = 0;
   /** Reused for every record: the binding copies headers synchronously in produce(). */
   readonly #headerList = new NativeHeaderList();
+  /** librdkafka's `message.timeout.ms` as applied (named in timeout errors). */
+  #deliveryTimeoutMs = 0;
 
   constructor(config: ResolvedKafkaConfig, options: ResolvedProducerOptions, onClosed: () => void) {
     this.#config = config;
@@ -157,7 +159,9 @@ export class KafkaProducer implements KafkaTransportProducer {
   }
 
   async #open(): Promise<void> {
-    const native = createNativeProducer(producerNativeConfig(this.#config, this.#options.clientId));
+    const nativeConfig = producerNativeConfig(this.#config, this.#options.clientId);
+    this.#deliveryTimeoutMs = Number(nativeConfig['message.timeout.ms']);
+    const native = createNativeProducer(nativeConfig);
     const diagnostics = new ClientDiagnostics(native, this.#options.logger);
     native.on('delivery-report', (err, report) => this.#onDelivery(err, report));
     await connectNative(native, diagnostics, 'kafka producer', this.#config.brokers, this.#config.connectTimeoutMs);
@@ -253,7 +257,11 @@ export class KafkaProducer implements KafkaTransportProducer {
     if (err) {
       const topic = report.topic;
       const record = call.records[index] as ProducerRecord;
-      this.#fail(call, index, topic, fromNativeError(err, 'produce', `produce to ${topic}`, { topic, key: record.key ?? null }));
+      const what =
+        nativeCodeOf(err) === RdKafkaCode.ERR__MSG_TIMED_OUT
+          ? `produce to ${topic}/${report.partition} not acknowledged within the delivery timeout (${this.#deliveryTimeoutMs} ms; is the leader reachable, with enough in-sync replicas?)`
+          : `produce to ${topic}`;
+      this.#fail(call, index, topic, fromNativeError(err, 'produce', what, { topic, key: record.key ?? null }));
     } else {
       this.#sent++;
       this.#settle(call, index, { ok: true, topic: report.topic, partition: report.partition, offset: report.offset });

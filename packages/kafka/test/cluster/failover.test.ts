@@ -183,6 +183,7 @@ describe('kafka on a 3-broker cluster (RF 3, min.insync.replicas 2)', () => {
       expect(isTributaryError(error)).toBe(true);
       // librdkafka retries NOT_ENOUGH_REPLICAS itself until the delivery timeout, so the record fails as timed out.
       expect({ code: error?.code, retriable: error?.retriable }).toEqual({ code: 'ERR_TIMEOUT', retriable: true });
+      expect(error?.message).toContain(`not acknowledged within the delivery timeout (${DELIVERY_TIMEOUT_MS} ms`);
       expect(elapsed).toBeLessThan(DELIVERY_TIMEOUT_MS + 5_000);
 
       await startStoppedNodes();
