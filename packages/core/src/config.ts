@@ -90,11 +90,36 @@ function describe(value: unknown): string {
   return String(value);
 }
 
-/** Deep-freezes plain option objects (arrays and nested plain objects; functions and class instances are left alone). */
+/**
+ * Freezes a resolved options object the caller built, deeply, without
+ * touching anything a user still owns: nested arrays and plain data objects
+ * (no function-valued properties) are replaced by frozen copies, so a user's
+ * `topics` array or `headers` object stays theirs to change; functions,
+ * class instances and plain objects with methods (a logger, a producer, a
+ * store) are shared as they are, neither copied nor frozen. Returns `value`
+ * itself, frozen when it is a plain object or an array.
+ */
 export function freezeOptions<T>(value: T): Readonly<T> {
-  if (value && typeof value === 'object' && (Object.getPrototypeOf(value) === Object.prototype || Array.isArray(value))) {
-    for (const v of Object.values(value)) freezeOptions(v);
+  if (isPlainObject(value) || Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = frozenCopy(record[key]);
     Object.freeze(value);
+  }
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function frozenCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy));
+  if (isPlainObject(value) && !Object.values(value).some((v) => typeof v === 'function')) {
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) copy[key] = frozenCopy(value[key]);
+    return Object.freeze(copy);
   }
   return value;
 }

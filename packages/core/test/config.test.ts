@@ -101,6 +101,30 @@ describe('freezeOptions', () => {
     }).toThrow(TypeError);
   });
 
+  it("freezes copies of nested data, so the user's own arrays and objects stay theirs", () => {
+    const topics = ['a'];
+    const headers: Record<string, string> = { tenant: 'acme' };
+    const options = freezeOptions({ topics, publish: { headers } });
+    topics.push('b');
+    headers.tenant = 'other';
+    expect(Object.isFrozen(topics)).toBe(false);
+    expect(Object.isFrozen(headers)).toBe(false);
+    expect(options.topics).toEqual(['a']);
+    expect(options.publish.headers).toEqual({ tenant: 'acme' });
+    expect(Object.isFrozen(options.publish.headers)).toBe(true);
+  });
+
+  it('shares plain objects with methods (a logger) without freezing them', () => {
+    const lines: string[] = [];
+    const logger = { lines, info: (msg: string): void => void lines.push(msg) };
+    const options = freezeOptions({ logger });
+    expect(options.logger).toBe(logger);
+    expect(Object.isFrozen(logger)).toBe(false);
+    expect(Object.isFrozen(lines)).toBe(false);
+    options.logger.info('still writable');
+    expect(lines).toEqual(['still writable']);
+  });
+
   it('leaves functions and class instances alone', () => {
     const client = new Client();
     const onError = (): void => undefined;
