@@ -18,11 +18,15 @@ export interface HandlerContext {
   /** Aborted when the consumer stops and the drain deadline passes: long work should give up. */
   readonly signal: AbortSignal;
   /**
-   * Aborted as soon as the consumer begins to stop (before `signal`). Waits
-   * that are not work — a retry backoff, a throttle, an open circuit breaker —
-   * should end on it: the record is not acknowledged and is delivered again
-   * later. Optional for contexts built outside the core runtime; fall back to
-   * `signal`.
+   * Aborted as soon as the consumer begins to stop (before `signal`), or as
+   * soon as the partition of the record(s) begins to be revoked (the
+   * transport's `RecordBatch.signal`). Waits that are not work — a retry
+   * backoff, a throttle, an open circuit breaker — should end on it, and a
+   * batch handler should start no further record and report those it skipped
+   * as `retry` (or throw): what is not acknowledged is delivered again later
+   * (to the partition's next owner). A failed attempt after it aborted is
+   * never retried nor dead-lettered by the core runtime. Optional for
+   * contexts built outside the core runtime; fall back to `signal`.
    */
   readonly stopping?: AbortSignal;
   /** 1 on first delivery in this process, 2 on the first retry, … */

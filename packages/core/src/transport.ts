@@ -90,6 +90,27 @@ export interface RecordBatch {
   readonly messages: readonly Message[];
   /** The partition's high watermark when the batch was fetched, when known (for lag). */
   readonly highWatermark?: number;
+  /**
+   * Aborted when this consumer starts giving the partition up: when its
+   * revocation begins (a rebalance moves it, or it is lost) or when the
+   * consumer starts closing — before the transport waits for the in-flight
+   * `onBatch`, so before `onRevoked`. A handler should then start no further
+   * record of the batch and settle soon. Records it did not finish must not
+   * be committed: the partition's next owner (or the next run) receives them
+   * from the last commit. What it did finish can still be committed in
+   * `onRevoked`.
+   *
+   * One signal per partition assignment (per `onAssigned`; for a partition
+   * consumer, one for its life): every batch of the partition until it is
+   * revoked carries the same signal, so a handler adds at most one listener
+   * per assignment, not per batch. The reason is a TributaryError with code
+   * ERR_ABORTED.
+   *
+   * Transports set it (the conformance suite checks it). It is optional in
+   * the type so that batches built by hand (tests, mocks) need not carry
+   * one; a handler given none simply runs the batch to its end.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -103,6 +124,9 @@ export interface RecordBatch {
  * - If `onBatch` rejects, the consumer stops delivering, reports the error to
  *   `onError` (a TributaryError whose cause chain holds what was thrown) and
  *   leaves; nothing is committed on its behalf and `close()` still resolves.
+ * - Revocation starts by aborting the partition's `RecordBatch.signal`, so the
+ *   in-flight `onBatch` can stop early instead of handling the rest of its
+ *   batch; no batch of the partition is delivered after that.
  * - `onRevoked` is called before partitions move to another member, after
  *   every in-flight `onBatch` for them has settled, and no batch of a revoked
  *   partition is delivered after it. The partitions are released only when the
@@ -164,9 +188,10 @@ export interface GroupConsumer {
   /** Partitions currently owned by this member. */
   assignment(): TopicPartition[];
   /**
-   * Leaves the group. In-flight `onBatch` calls are awaited, then `onRevoked`
-   * runs for every owned partition (so work can be committed), then the
-   * member leaves and its partitions are reassigned.
+   * Leaves the group. The `signal` of every owned partition is aborted, then
+   * in-flight `onBatch` calls are awaited, then `onRevoked` runs for every
+   * owned partition (so work can be committed), then the member leaves and its
+   * partitions are reassigned.
    */
   close(): Promise<void>;
 }
@@ -192,6 +217,7 @@ export interface PartitionConsumer {
   resume(): void;
   /** Offset of the next record to be delivered. */
   position(): number;
+  /** Aborts the batches' `signal`, stops delivering and awaits the in-flight `onBatch`. */
   close(): Promise<void>;
 }
 

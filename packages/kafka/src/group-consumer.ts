@@ -56,7 +56,8 @@ function tpOf(p: { topic: string; partition: number }): TopicPartition {
  * `incrementalUnassign`. The callback only queues the event; the poll loop
  * applies it between two consume calls. For a revocation, the partitions stop
  * delivering at once (buffered records are dropped — the next owner fetches
- * them again from the committed offset), in-flight `onBatch` calls settle,
+ * them again from the committed offset) and their batch signal aborts,
+ * in-flight `onBatch` calls settle (early, when they honour the signal),
  * `onRevoked` runs (and may commit: the partitions are still assigned), and
  * only then is `incrementalUnassign` called and the rebalance released —
  * bounded by `rebalanceTimeoutMs`. The poll loop keeps running meanwhile, so
@@ -186,10 +187,11 @@ export class KafkaGroupConsumerImpl extends FlowConsumer<ConsumerHandlers> imple
   // --- close (FlowConsumer runs these in turn) ---
 
   /**
-   * Leaving the group: delivery stops, in-flight onBatch calls settle,
-   * pending onAssigned/onRevoked calls finish, onRevoked runs for every owned
-   * partition (commits work there); then the member leaves and its partitions
-   * are reassigned. Each wait is bounded by rebalanceTimeoutMs.
+   * Leaving the group: delivery stops and the batch signals abort, in-flight
+   * onBatch calls settle, pending onAssigned/onRevoked calls finish,
+   * onRevoked runs for every owned partition (commits work there); then the
+   * member leaves and its partitions are reassigned. Each wait is bounded by
+   * rebalanceTimeoutMs.
    */
   protected async stopDelivery(): Promise<void> {
     const bound = this.#options.rebalanceTimeoutMs;
@@ -312,7 +314,8 @@ export class KafkaGroupConsumerImpl extends FlowConsumer<ConsumerHandlers> imple
     for (const tp of partitions) {
       const flow = this.#flows.get(tp.topic, tp.partition);
       if (flow === undefined) continue;
-      flow.stop();
+      // Aborts the batch signal before the wait for the in-flight batch below: it can stop early.
+      flow.stop(lost ? 'the partition was lost' : 'the partition is being revoked');
       flows.push(flow);
     }
     this.logger.info({ partitions: partitions.map((p) => partitionKey(p)), lost }, 'partitions revoked');

@@ -6,8 +6,10 @@
  * Delivery contract (core's ConsumerHandlers): batches of at most
  * `maxBatchRecords` records in offset order; the next batch of a partition
  * only after the previous `onBatch` promise settled; nothing once stopped.
+ * Every batch carries the flow's signal (one per flow, so one per
+ * assignment), aborted by `stop`.
  */
-import type { Message, RecordBatch } from '@tributary/core';
+import { TributaryError, type Message, type RecordBatch } from '@tributary/core';
 
 export interface FlowHost {
   readonly maxBatchRecords: number;
@@ -48,6 +50,8 @@ export class PartitionFlow {
   #userPaused = false;
   /** Fetching paused because the buffer is full. */
   #throttled = false;
+  /** The `signal` of every batch of this flow, aborted by `stop`. */
+  readonly #abort = new AbortController();
 
   constructor(topic: string, partition: number, host: FlowHost) {
     this.topic = topic;
@@ -112,10 +116,11 @@ export class PartitionFlow {
     for (const m of messages) this.#bytes -= m.value === null ? 0 : m.value.byteLength;
     if (this.buffered === 0) this.#bytes = 0;
     const high = this.#host.highWatermark(this);
+    const signal = this.#abort.signal;
     const batch: RecordBatch =
       high !== undefined && high > last.offset
-        ? { topic: this.topic, partition: this.partition, messages, highWatermark: high }
-        : { topic: this.topic, partition: this.partition, messages };
+        ? { topic: this.topic, partition: this.partition, messages, highWatermark: high, signal }
+        : { topic: this.topic, partition: this.partition, messages, signal };
     if (this.#throttled && this.buffered <= this.#host.maxBatchRecords && this.#bytes <= this.#host.bufferByteLimit / 2) {
       this.#throttled = false;
       if (!this.#userPaused) this.#host.setFetching(this, true);
@@ -172,8 +177,16 @@ export class PartitionFlow {
     this.acceptFromPoll = pollId;
   }
 
-  /** Stops delivery for good and drops the buffered records (they are fetched again by the next owner). */
-  stop(): void {
+  /**
+   * Stops delivery for good, aborts the batches' signal with `reason` (so the
+   * in-flight batch can stop early) and drops the buffered records (they are
+   * fetched again by the next owner).
+   */
+  stop(reason = 'the consumer is closing'): void {
+    if (!this.#abort.signal.aborted) {
+      const where = { topic: this.topic, partition: this.partition };
+      this.#abort.abort(new TributaryError('ERR_ABORTED', `${this.topic}/${this.partition}: ${reason}`, { context: where }));
+    }
     this.stopped = true;
     this.#buffer = [];
     this.#head = 0;

@@ -26,8 +26,9 @@ function tpOf(f: PartitionFetcher): TopicPartition {
  *
  * Rebalance callbacks (onAssigned, onRevoked) run one at a time, in the order
  * the group asked for them (a per-member operation queue). Partitions being
- * revoked stop delivering at once; onRevoked runs after their in-flight
- * batches settle; the group moves them when onRevoked settles.
+ * revoked stop delivering at once and their batch signal aborts; onRevoked
+ * runs after their in-flight batches settle; the group moves them when
+ * onRevoked settles.
  */
 export class MemoryGroupConsumer implements GroupConsumer, GroupMember, FetcherHost {
   readonly groupId: string;
@@ -115,10 +116,11 @@ export class MemoryGroupConsumer implements GroupConsumer, GroupMember, FetcherH
   }
 
   /**
-   * Leaves the group: deliveries stop, in-flight batches settle, onRevoked
-   * runs for every owned partition, then the partitions go to the other
-   * members. The wait is bounded by rebalanceTimeoutMs. Do not await close()
-   * inside onBatch: close waits for that very batch.
+   * Leaves the group: deliveries stop and the batch signals abort at once,
+   * in-flight batches settle, onRevoked runs for every owned partition, then
+   * the partitions go to the other members. The wait is bounded by
+   * rebalanceTimeoutMs. Do not await close() inside onBatch: close waits for
+   * that very batch.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -128,6 +130,8 @@ export class MemoryGroupConsumer implements GroupConsumer, GroupMember, FetcherH
   async #close(): Promise<void> {
     if (this.#state !== 'new') {
       this.#state = 'closing';
+      // Abort every batch signal now, not when the group gets to the revocation.
+      for (const f of this.#fetchers.values()) f.stop('the consumer is closing');
       if (this.#group !== undefined) await this.#group.leave(this);
     }
     for (const f of this.#fetchers.values()) f.stop();
@@ -158,7 +162,8 @@ export class MemoryGroupConsumer implements GroupConsumer, GroupMember, FetcherH
     for (const tp of partitions) {
       const f = this.#fetchers.get(partitionKey(tp));
       if (f === undefined) continue;
-      f.stop();
+      // Aborts the batch signal before waiting for the in-flight batch: it can stop early.
+      f.stop(this.#state === 'closing' ? 'the consumer is closing' : 'the partition is being revoked');
       fetchers.push(f);
     }
     return this.#enqueue(async () => {
@@ -181,7 +186,7 @@ export class MemoryGroupConsumer implements GroupConsumer, GroupMember, FetcherH
     for (const tp of partitions) {
       const f = this.#fetchers.get(partitionKey(tp));
       if (f === undefined) continue;
-      f.stop();
+      f.stop('the partition was reassigned after the rebalance timeout');
       this.#fetchers.delete(partitionKey(tp));
     }
     this.#report(
@@ -204,7 +209,7 @@ export class MemoryGroupConsumer implements GroupConsumer, GroupMember, FetcherH
     if (this.#halted) return;
     // The contract: stop delivering, report, close (onRevoked still runs so finished work can be committed).
     this.#halted = true;
-    for (const f of this.#fetchers.values()) f.stop();
+    for (const f of this.#fetchers.values()) f.stop('the consumer is closing after a failed batch');
     this.#report(batchError(error, batch));
     void this.close();
   }

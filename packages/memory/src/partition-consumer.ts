@@ -82,7 +82,7 @@ export class MemoryPartitionConsumer implements PartitionConsumer, FetcherHost {
     return this.#pendingSeek ?? this.#resolveFrom();
   }
 
-  /** Stops delivering and waits for the in-flight onBatch (not bounded: do not await it inside onBatch). */
+  /** Aborts the batch signal, stops delivering and waits for the in-flight onBatch (not bounded: do not await it inside onBatch). */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;

@@ -1,4 +1,4 @@
-import type { RecordBatch } from '@tributary/core';
+import { TributaryError, type RecordBatch } from '@tributary/core';
 import type { PartitionLog } from './partition-log';
 
 /** The consumer a fetcher delivers for. */
@@ -57,6 +57,8 @@ export class PartitionFetcher {
   #immediate: NodeJS.Immediate | undefined;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
   #batch: RecordBatch | undefined;
+  /** Every batch's `signal`: one per fetcher, which lives for one assignment. Aborted by `stop`. */
+  readonly #abort = new AbortController();
 
   constructor(log: PartitionLog, maxBatchRecords: number, host: FetcherHost) {
     this.log = log;
@@ -121,8 +123,16 @@ export class PartitionFetcher {
     this.#schedule();
   }
 
-  /** Delivers nothing more, ever. An in-flight batch is not recalled: await `idle()` for it. */
-  stop(): void {
+  /**
+   * Delivers nothing more, ever, and aborts the batches' signal with `reason`
+   * (so the in-flight batch can stop early). An in-flight batch is not
+   * recalled: await `idle()` for it.
+   */
+  stop(reason = 'the consumer is closing'): void {
+    if (!this.#abort.signal.aborted) {
+      const where = { topic: this.topic, partition: this.partition };
+      this.#abort.abort(new TributaryError('ERR_ABORTED', `${this.topic}/${this.partition}: ${reason}`, { context: where }));
+    }
     this.#stopped = true;
     this.log.cancelWait(this.#wake);
     this.#waiting = false;
@@ -179,7 +189,7 @@ export class PartitionFetcher {
     }
     const messages = log.read(this.#position, this.#maxBatchRecords);
     this.#position += messages.length;
-    const batch: RecordBatch = { topic: this.topic, partition: this.partition, messages, highWatermark: high };
+    const batch: RecordBatch = { topic: this.topic, partition: this.partition, messages, highWatermark: high, signal: this.#abort.signal };
     this.#inFlight = true;
     this.#batch = batch;
     let result: unknown;

@@ -24,11 +24,15 @@ import { ShardedConsumer } from './sharded-consumer';
  * started are dropped (the next owner reads them from the committed offset),
  * retry waits of their records end, running handlers finish (bounded by
  * `drainTimeoutMs`), and the processed prefix is committed before the
- * transport releases the partitions.
+ * transport releases the partitions. With a transport that sets
+ * `RecordBatch.signal`, the dropping and the end of retry waits happen when
+ * the revocation starts, not when the transport gets to onRevoked.
  */
 export class ShardedGroupConsumer extends ShardedConsumer {
   readonly config: ResolvedGroupConsumerConfig;
   readonly #partitions = new Map<string, PartitionProgress>();
+  /** The batch signal each partition follows (one per assignment). */
+  readonly #signals = new WeakMap<PartitionProgress, AbortSignal>();
   #consumer: GroupConsumer | undefined;
 
   /** @throws ConfigError listing every invalid option. */
@@ -108,13 +112,24 @@ export class ShardedGroupConsumer extends ShardedConsumer {
       this.#onAssigned([{ topic: batch.topic, partition: batch.partition }]);
       p = this.#partitions.get(partitionKey(batch));
     }
-    if (p !== undefined) this.dispatch(p, batch.messages);
+    if (p === undefined) return;
+    const signal = batch.signal;
+    if (signal !== undefined && this.#signals.get(p) !== signal) {
+      this.#signals.set(p, signal);
+      const progress = p;
+      if (signal.aborted) this.stopDispatching(progress);
+      else signal.addEventListener('abort', () => this.stopDispatching(progress), { once: true });
+    }
+    this.dispatch(p, batch.messages);
   }
 
   #onAssigned(partitions: readonly TopicPartition[]): void {
     for (const tp of partitions) {
       const id = partitionKey(tp);
-      if (!this.#partitions.has(id)) this.#partitions.set(id, new PartitionProgress(tp));
+      // A partition given up and assigned again without its onRevoked (a
+      // transport may skip it then) starts afresh: its old records must not
+      // block or commit for the new assignment.
+      if (!this.#partitions.has(id) || this.#partitions.get(id)?.revoked === true) this.#partitions.set(id, new PartitionProgress(tp));
     }
     this.config.logger.info({ partitions: partitions.map(partitionKey) }, 'partitions assigned');
   }

@@ -90,6 +90,8 @@ export class RecordProcessor {
     const chain = this.#o.chains.get(m.topic) ?? this.#o.fallback;
     const ctx: HandlerContext = {
       signal: entry.progress.handlerAbort.signal,
+      // Middleware waits (retry, throttle, circuit breaker) end when the partition is given up.
+      stopping: entry.progress.retryAbort.signal,
       attempt,
       groupId: this.#o.groupId,
       logger: this.#o.logger,

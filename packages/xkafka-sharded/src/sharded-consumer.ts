@@ -230,6 +230,20 @@ export abstract class ShardedConsumer {
   }
 
   /**
+   * The transport began to give `p` up (the batch signal aborted: its
+   * revocation or the transport consumer's close has begun, and the
+   * transport now waits for the in-flight onBatch): no record of it starts
+   * from now on, its records that have not started are dropped (uncommitted,
+   * for the next owner) and its retry waits end. The drain and the commit of
+   * what finished follow in `drainPartitions`.
+   */
+  protected stopDispatching(p: PartitionProgress): void {
+    if (p.revoked) return;
+    p.revoke();
+    this.#pool?.purge(new Set([p]));
+  }
+
+  /**
    * Gives partitions up: drops their records that have not started, waits
    * (bounded by drainTimeoutMs) for running ones, then commits — unless
    * closing without drain, or `commit` is false.

@@ -137,6 +137,67 @@ describe('ShardedGroupConsumer', () => {
     expect(gatedB.calls.map((call) => call.message.offset).sort((x, y) => x - y)).toEqual(Array.from({ length: 18 }, (_, i) => i + 2));
   });
 
+  it("stops dispatching a partition when its batch signal aborts: before onRevoked its queued records are dropped and its running record's ctx.stopping aborts", async () => {
+    // Partition 0 holds key a, partition 1 key b: each partition runs on its own shard.
+    const topic = await topicWith(transport, [...keyedRecords(5, ['a'], 0), ...keyedRecords(5, ['b'], 1)], 2);
+    const groupId = uniqueGroup('xks-signal');
+    const gatedA = new GatedHandler();
+    // What member A looked like when the transport called its onRevoked.
+    const atRevoke: { partitions: number[]; queued: number; stopping: (boolean | undefined)[] }[] = [];
+    const watched: Transport = {
+      system: transport.system,
+      features: transport.features,
+      producer: (o) => transport.producer(o),
+      partitionConsumer: (o) => transport.partitionConsumer(o),
+      admin: () => transport.admin(),
+      close: () => transport.close(),
+      groupConsumer: (options): GroupConsumer => {
+        const real = transport.groupConsumer(options);
+        return {
+          groupId: real.groupId,
+          run: (handlers) =>
+            real.run({
+              ...handlers,
+              onRevoked: (partitions) => {
+                const revoked = partitions.map((tp) => tp.partition);
+                atRevoke.push({
+                  partitions: revoked,
+                  queued: a.stats().queued,
+                  stopping: gatedA.calls.filter((call) => revoked.includes(call.message.partition)).map((call) => call.ctx.stopping?.aborted),
+                });
+                return handlers.onRevoked?.(partitions);
+              },
+            }),
+          commit: (offsets) => real.commit(offsets),
+          pause: (partitions) => real.pause(partitions),
+          resume: (partitions) => real.resume(partitions),
+          seek: (position) => real.seek(position),
+          assignment: () => real.assignment(),
+          close: () => real.close(),
+        };
+      },
+    };
+    const a = createShardedGroupConsumer(watched, { groupId, topics: [topic], shardCount: 2, commitIntervalMs: 5 });
+    consumers.push(a);
+    await a.start(gatedA.handler);
+    await waitFor(() => gatedA.running().length === 2 && a.stats().queued === 8, { message: 'offset 0 of both partitions running, 8 records queued' });
+
+    const seenB: Message[] = [];
+    const b = consumer({ groupId, topics: [topic], shardCount: 2 });
+    await b.start((m) => {
+      seenB.push(m);
+    });
+    await waitFor(() => atRevoke.length > 0, { message: "member A's onRevoked to be called" });
+    const moved = atRevoke[0]!.partitions[0]!;
+    expect(atRevoke[0]).toEqual({ partitions: [moved], queued: 4, stopping: [true] });
+    // The drain in onRevoked waits for the running record; B then starts right after it.
+    gatedA.call(0, moved)!.gate.resolve();
+    await waitFor(() => seenB.length === 4, { message: 'member B to handle the records A had queued' });
+    expect(seenB.map((m) => [m.partition, m.offset])).toEqual([1, 2, 3, 4].map((offset) => [moved, offset]));
+    expect(gatedA.calls.filter((call) => call.message.partition === moved).map((call) => call.message.offset)).toEqual([0]);
+    gatedA.open();
+  });
+
   it('close({ drain: false }) gives up at once: running handlers are aborted and nothing more is committed', async () => {
     const topic = await topicWith(transport, keyedRecords(10, ['a', 'b']));
     const groupId = uniqueGroup('xks-crash');

@@ -135,6 +135,15 @@ interface PartitionState {
   processing: Promise<void>;
   /** Set on revocation: buffered records are dropped and left to the next owner. */
   revoked: boolean;
+  /**
+   * Aborted as soon as the consumer begins to stop or the partition begins to
+   * be revoked (its batch signal aborted): no further record starts, and its
+   * handler sees it as `ctx.stopping`. One per assignment.
+   */
+  readonly stopping: AbortController;
+  /** The transport's batch signal this partition follows, and how to stop following it. */
+  followed: AbortSignal | undefined;
+  unfollow: (() => void) | undefined;
   committed: number | undefined;
   /**
    * For the stall watchdog: monotonic ms when the running work began (a record
@@ -166,7 +175,13 @@ type Mode = { kind: 'record'; handler: MessageHandler } | { kind: 'batch'; handl
  *   metrics, onStall) once, and its end logged; it is never aborted.
  * - On revocation, in-flight work of the partition finishes (bounded by
  *   drainTimeoutMs) and is committed before the partition moves; records
- *   buffered but not started are left to the next owner.
+ *   buffered or delivered but not started are left to the next owner. With a
+ *   transport that sets `RecordBatch.signal` the runtime learns of the
+ *   revocation when it starts, not when the batch in flight ends: a record
+ *   handler stops after the record in flight, and `ctx.stopping` of the
+ *   partition's handler aborts (retry backoffs end; failures then leave the
+ *   record to the next owner, never dead-letter it or stop the consumer).
+ *   The same happens to every partition when the consumer stops.
  */
 export function createConsumer(transport: Transport, options: ConsumerOptions): Consumer {
   return new RuntimeConsumer(transport, resolveOptions(options));
@@ -178,7 +193,11 @@ class RuntimeConsumer implements Consumer {
   readonly #partitions = new Map<string, PartitionState>();
   /** Aborted when the drain deadline passes: handlers should give up. */
   readonly #abort = new AbortController();
-  /** Aborted as soon as stop begins: backoff waits end at once (the record is redelivered later). */
+  /**
+   * Aborted as soon as stop begins, and with it every partition's `stopping`
+   * (what handlers see as ctx.stopping): backoff waits end at once (the
+   * record is redelivered later).
+   */
   readonly #stopping = new AbortController();
   readonly #control: ConsumerControl;
   #group: GroupConsumer | undefined;
@@ -212,8 +231,8 @@ class RuntimeConsumer implements Consumer {
     this.#stoppedPromise = new Promise((resolve) => (this.#stopped = resolve));
     const limit = opts.deadLetterRateLimit;
     this.#deadLetterLimit = limit && new SlidingWindowLimit(limit.max, limit.windowMs);
-    // Every in-flight handler (one per partition, and middleware waits) listens on these.
-    setMaxListeners(0, this.#abort.signal, this.#stopping.signal);
+    // Every in-flight handler (one per partition, and middleware waits) listens on it.
+    setMaxListeners(0, this.#abort.signal);
     this.#control = {
       pause: (partitions) => this.#group?.pause(partitions ?? this.#group.assignment()),
       resume: (partitions) => this.#group?.resume(partitions ?? this.#group.assignment()),
@@ -310,6 +329,7 @@ class RuntimeConsumer implements Consumer {
     }
     this.#state = 'stopping';
     this.#stopping.abort();
+    for (const p of this.#partitions.values()) p.stopping.abort(this.#stopping.signal.reason);
     const group = this.#group;
     // The transport's close awaits in-flight batches and calls onRevoked for
     // every owned partition, where the drain and final commit happen. Bound it:
@@ -361,19 +381,31 @@ class RuntimeConsumer implements Consumer {
   #onAssigned(partitions: readonly TopicPartition[]): void {
     for (const tp of partitions) {
       const key = partitionKey(tp);
-      if (!this.#partitions.has(key)) {
-        this.#partitions.set(key, {
-          tp,
-          tracker: new OffsetTracker(),
-          buffer: [],
-          timer: undefined,
-          processing: Promise.resolve(),
-          revoked: false,
-          committed: undefined,
-          workStartedAt: undefined,
-          stalledOffset: undefined,
-        });
-      }
+      const existing = this.#partitions.get(key);
+      // Kept when a transport delivered before announcing. Replaced when the
+      // previous assignment was being given up and the transport assigned the
+      // partition again without its onRevoked: the old state's late work must
+      // not block or commit for the new one.
+      if (existing && !(existing.stopping.signal.aborted && this.#state === 'running')) continue;
+      existing?.unfollow?.();
+      const stopping = new AbortController();
+      // The partition's handler and its middleware waits listen on it.
+      setMaxListeners(0, stopping.signal);
+      if (this.#state !== 'running') stopping.abort(this.#stopping.signal.reason);
+      this.#partitions.set(key, {
+        tp,
+        tracker: new OffsetTracker(),
+        buffer: [],
+        timer: undefined,
+        processing: Promise.resolve(),
+        revoked: false,
+        stopping,
+        followed: undefined,
+        unfollow: undefined,
+        committed: undefined,
+        workStartedAt: undefined,
+        stalledOffset: undefined,
+      });
     }
   }
 
@@ -383,6 +415,8 @@ class RuntimeConsumer implements Consumer {
       const p = this.#partitions.get(partitionKey(tp));
       if (!p) continue;
       p.revoked = true;
+      // For a transport without batch signals this is where the revocation is learnt.
+      p.stopping.abort(new TributaryError('ERR_ABORTED', `${tp.topic}/${tp.partition}: the partition is being revoked`));
       clearTimeout(p.timer);
       p.timer = undefined;
       p.buffer = [];
@@ -396,7 +430,10 @@ class RuntimeConsumer implements Consumer {
     await Promise.race([Promise.all(states.map((p) => p.processing)), bound]);
     clearTimeout(timer);
     await this.#commit(states);
-    for (const p of states) this.#partitions.delete(partitionKey(p.tp));
+    for (const p of states) {
+      p.unfollow?.();
+      this.#partitions.delete(partitionKey(p.tp));
+    }
   }
 
   async #onBatch(batch: RecordBatch): Promise<void> {
@@ -407,7 +444,9 @@ class RuntimeConsumer implements Consumer {
       this.#onAssigned([{ topic: batch.topic, partition: batch.partition }]);
       p = this.#partitions.get(key);
     }
-    if (!p || p.revoked || this.#state !== 'running') return;
+    if (p && batch.signal && batch.signal !== p.followed) this.#follow(p, batch.signal);
+    // A partition being given up takes no new records: they are left, untracked, to the next owner.
+    if (!p || p.revoked || p.stopping.signal.aborted || this.#state !== 'running') return;
     for (const m of batch.messages) {
       p.tracker.track(m.offset);
       p.buffer.push(m);
@@ -421,12 +460,30 @@ class RuntimeConsumer implements Consumer {
     }
   }
 
+  /**
+   * Aborts `p.stopping` when the transport's batch signal aborts (the
+   * partition's revocation or the consumer's close has begun). Called once
+   * per assignment: transports keep one signal per assignment.
+   */
+  #follow(p: PartitionState, signal: AbortSignal): void {
+    p.unfollow?.();
+    p.followed = signal;
+    p.unfollow = undefined;
+    if (signal.aborted) {
+      p.stopping.abort(signal.reason);
+      return;
+    }
+    const onAbort = (): void => p.stopping.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.unfollow = () => signal.removeEventListener('abort', onAbort);
+  }
+
   /** Queues the buffered records of `p` for handling; resolves when they are handled. */
   #flush(p: PartitionState): Promise<void> {
     clearTimeout(p.timer);
     p.timer = undefined;
     p.processing = p.processing.then(async () => {
-      while (p.buffer.length > 0 && !p.revoked && this.#fatal === undefined) {
+      while (p.buffer.length > 0 && !p.revoked && !p.stopping.signal.aborted && this.#fatal === undefined) {
         const take = p.buffer.length <= this.#opts.maxRecords ? p.buffer : p.buffer.slice(0, this.#opts.maxRecords);
         p.buffer = take === p.buffer ? [] : p.buffer.slice(this.#opts.maxRecords);
         const ok = await this.#handle(take, p);
@@ -437,10 +494,10 @@ class RuntimeConsumer implements Consumer {
     return p.processing;
   }
 
-  #context(attempt: number): HandlerContext {
+  #context(attempt: number, p: PartitionState): HandlerContext {
     return {
       signal: this.#abort.signal,
-      stopping: this.#stopping.signal,
+      stopping: p.stopping.signal,
       attempt,
       groupId: this.#opts.groupId,
       logger: this.#opts.logger,
@@ -457,6 +514,9 @@ class RuntimeConsumer implements Consumer {
     try {
       if (mode.kind === 'record') {
         for (const m of messages) {
+          // The partition is being revoked or the consumer stops: start nothing
+          // more. The rest stays unacknowledged, so uncommitted, for the next owner.
+          if (p.stopping.signal.aborted) break;
           // For the watchdog each record, with its retries, is one piece of work.
           this.#workStarted(p);
           const handled = await this.#handleRecord(m, p, mode.handler);
@@ -482,13 +542,13 @@ class RuntimeConsumer implements Consumer {
     let firstFailureAt: number | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        await handler(m, this.#context(attempt));
+        await handler(m, this.#context(attempt, p));
         this.#done(m, p);
         return true;
       } catch (err) {
         this.#metrics.failed++;
         firstFailureAt ??= Date.now();
-        const next = await this.#afterFailure([m], err, attempt);
+        const next = await this.#afterFailure([m], p, err, attempt);
         if (next === 'retry') continue;
         if (next === 'stop' || next === 'leave') return false;
         return this.#deadLetter([m], p, this.#exhausted(err, attempt, m), attempt, firstFailureAt);
@@ -502,7 +562,7 @@ class RuntimeConsumer implements Consumer {
     for (let attempt = 1; pending.length > 0; attempt++) {
       let outcomes: readonly RecordOutcome[] | undefined;
       try {
-        outcomes = (await handler(pending, this.#context(attempt))) ?? undefined;
+        outcomes = (await handler(pending, this.#context(attempt, p))) ?? undefined;
       } catch (err) {
         outcomes = pending.map(() => ({ kind: 'retry', error: err }) as const);
       }
@@ -535,7 +595,7 @@ class RuntimeConsumer implements Consumer {
       for (let i = 0; i < retries.length; i++) {
         const m = retries[i] as Message;
         const err = retryErrors[i];
-        const next = this.#decide(err, attempt);
+        const next = this.#decide(err, attempt, p);
         if (next === 'retry') again.push(m);
         else if (next === 'leave') return false;
         else if (next === 'dead-letter') {
@@ -546,7 +606,7 @@ class RuntimeConsumer implements Consumer {
         }
       }
       if (again.length > 0) {
-        if (!(await this.#backoff(attempt))) return false;
+        if (!(await this.#backoff(attempt, p))) return false;
         this.#metrics.retries += again.length;
       }
       pending = again;
@@ -554,10 +614,11 @@ class RuntimeConsumer implements Consumer {
     return true;
   }
 
-  #decide(err: unknown, attempt: number): 'retry' | 'dead-letter' | 'stop' | 'leave' {
-    // A failure while stopping (often the abort itself) proves nothing about
-    // the record: leave it uncommitted for the next owner.
-    if (this.#state !== 'running') return 'leave';
+  #decide(err: unknown, attempt: number, p: PartitionState): 'retry' | 'dead-letter' | 'stop' | 'leave' {
+    // A failure while stopping or while the partition is being revoked (often
+    // the abort itself) proves nothing about the record: leave it uncommitted
+    // for the next owner.
+    if (this.#state !== 'running' || p.stopping.signal.aborted) return 'leave';
     const backoff = this.#opts.backoff;
     if (backoff && !isPermanentError(err) && backoff.canRetry(attempt)) return 'retry';
     return this.#opts.deadLetterTopic ? 'dead-letter' : 'stop';
@@ -569,15 +630,15 @@ class RuntimeConsumer implements Consumer {
   }
 
   /** After a failed attempt of a single record: wait and retry, dead-letter, or stop. */
-  async #afterFailure(messages: Message[], err: unknown, attempt: number): Promise<'retry' | 'dead-letter' | 'stop' | 'leave'> {
+  async #afterFailure(messages: Message[], p: PartitionState, err: unknown, attempt: number): Promise<'retry' | 'dead-letter' | 'stop' | 'leave'> {
     const m = messages[0] as Message;
-    const next = this.#decide(err, attempt);
+    const next = this.#decide(err, attempt, p);
     this.#opts.logger.warn(
       { err, topic: m.topic, partition: m.partition, offset: m.offset, attempt, next },
       `handler failed: ${errorMessage(err)}`,
     );
     if (next === 'retry') {
-      if (!(await this.#backoff(attempt))) return 'stop';
+      if (!(await this.#backoff(attempt, p))) return 'leave';
       this.#metrics.retries++;
       return 'retry';
     }
@@ -585,12 +646,12 @@ class RuntimeConsumer implements Consumer {
     return next;
   }
 
-  /** Waits before retry `attempt + 1`; false when the consumer stopped meanwhile. */
-  async #backoff(attempt: number): Promise<boolean> {
-    if (this.#state !== 'running') return false;
+  /** Waits before retry `attempt + 1`; false when the consumer stopped or the partition is being revoked meanwhile. */
+  async #backoff(attempt: number, p: PartitionState): Promise<boolean> {
+    if (this.#state !== 'running' || p.stopping.signal.aborted) return false;
     try {
-      await sleep((this.#opts.backoff as Backoff).delayFor(attempt), this.#stopping.signal);
-      return this.#state === 'running' && this.#fatal === undefined;
+      await sleep((this.#opts.backoff as Backoff).delayFor(attempt), p.stopping.signal);
+      return this.#state === 'running' && this.#fatal === undefined && !p.stopping.signal.aborted;
     } catch {
       return false;
     }

@@ -377,6 +377,14 @@ export function codeOf(err: unknown): string {
   return `not a TributaryError: ${errorMessage(err)}`;
 }
 
+/** Resolves once `signal` aborts (at once when it already has). */
+export function whenAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
 /** Calls `fn` and returns the code of what it threw or rejected with ('no error' when it succeeded). */
 export async function codeOfFailure(fn: () => unknown): Promise<string> {
   try {

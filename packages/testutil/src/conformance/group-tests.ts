@@ -6,12 +6,13 @@
  * members share a large topic.
  */
 import type { GroupConsumer, RecordBatch, TopicPartition } from '@tributary/core';
+import { deferred } from '../deferred';
 import { orderViolationsPerPartition } from '../order';
 import { assertNoViolations } from '../violations';
 import { withTimeout } from '../wait';
 import { defineTest, type ConformanceTest } from './catalog';
 import { commitBatch, deliveryCounts, endOffsets, notExactlyOnce, positions } from './delivery-accounting';
-import type { ConformanceContext, Member, MemberHooks } from './context';
+import { codeOf, whenAborted, type ConformanceContext, type Member, type MemberHooks } from './context';
 
 /** Starts member A, waits until it owns every partition, then B, and waits for the split. */
 async function twoMembers(
@@ -144,6 +145,90 @@ export const groupTests: readonly ConformanceTest[] = [
       for (const p of moved) {
         const firstOfSecondWave = second.find((s) => s.partition === p)!.offset;
         expect({ partition: p, firstDeliveredToB: b.recorder.offsetsOf({ topic, partition: p })[0] }).toEqual({ partition: p, firstDeliveredToB: firstOfSecondWave });
+      }
+    },
+  }),
+
+  defineTest({
+    id: 'revocation-signal',
+    title:
+      "a batch's signal aborts when its partition's revocation starts — while the batch is in flight, before onRevoked; the batches of one assignment share one signal",
+    requires: ['consumerGroups'],
+    timeoutMs: 180_000,
+    run: async (ctx) => {
+      const topic = await ctx.createTopic(2);
+      const groupId = ctx.group();
+      const produced = await ctx.produce(topic, 8, { partition: (i) => i % 2 });
+      // Member A lets the first batch of each partition pass, then holds the
+      // second until its signal aborts (or the test ends): a slow handler
+      // that honours the signal.
+      const release = deferred();
+      const signals = new Map<number, (AbortSignal | undefined)[]>();
+      const aborts: { partition: number; inFlight: boolean; revokedBefore: boolean; code: string }[] = [];
+      let a: Member | undefined;
+      const revokedFromA = (partition: number): boolean =>
+        a?.recorder.events.some((e) => e.kind === 'revoked' && e.partitions.some((tp) => tp.topic === topic && tp.partition === partition)) ?? false;
+      try {
+        a = await ctx.member({
+          groupId,
+          topics: [topic],
+          label: 'member A',
+          maxBatchRecords: 2,
+          onBatch: async (batch) => {
+            const seen = signals.get(batch.partition) ?? [];
+            signals.set(batch.partition, [...seen, batch.signal]);
+            const signal = batch.signal;
+            if (seen.length === 0 || signal === undefined) return;
+            if (seen.length === 1) {
+              signal.addEventListener(
+                'abort',
+                () =>
+                  aborts.push({
+                    partition: batch.partition,
+                    inFlight: a?.recorder.inFlight(batch) ?? false,
+                    revokedBefore: revokedFromA(batch.partition),
+                    code: codeOf(signal.reason),
+                  }),
+                { once: true },
+              );
+            }
+            await Promise.race([release.promise, whenAborted(signal)]);
+          },
+        });
+        const memberA = a;
+        await ctx.waitFor(() => memberA.consumer.assignment().length === 2, 'member A to own both partitions', ctx.rebalanceWaitMs);
+        await ctx.waitFor(
+          () => [0, 1].every((p) => (signals.get(p)?.length ?? 0) >= 2 && memberA.recorder.inFlight({ topic, partition: p })),
+          'member A to hold the second batch of each partition in flight',
+        );
+        for (const p of [0, 1]) {
+          const [first, second] = signals.get(p)!;
+          expect({ partition: p, hasSignal: first !== undefined, sameSignal: first === second, aborted: first?.aborted }).toEqual({
+            partition: p,
+            hasSignal: true,
+            sameSignal: true,
+            aborted: false,
+          });
+        }
+
+        const b = await ctx.member({ groupId, topics: [topic], label: 'member B' });
+        await ctx.waitFor(() => aborts.length > 0, "the signal of the partition moving to member B to abort (member A's batch is held until then)", ctx.rebalanceWaitMs);
+        await ctx.waitForSplit([memberA, b], topic, 2);
+        const moved = partitionsOf(b, topic)[0]!;
+        const kept = partitionsOf(memberA, topic)[0]!;
+        expect(aborts.filter((x) => x.partition === moved)).toEqual([{ partition: moved, inFlight: true, revokedBefore: false, code: 'ERR_ABORTED' }]);
+        expect(revokedFromA(moved)).toBe(true);
+        // The kept partition's signal aborts only if the transport revoked it too (eager rebalancing).
+        expect({ kept, aborted: signals.get(kept)![1]!.aborted }).toEqual({ kept, aborted: revokedFromA(kept) });
+        // What A did not finish (nothing was committed) goes to B.
+        const movedRecords = produced.filter((x) => x.partition === moved);
+        await ctx.waitFor(
+          () => movedRecords.every((x) => b.recorder.deliveries({ topic, partition: moved }, x.offset) > 0),
+          `member B to receive every record of partition ${moved}`,
+          ctx.rebalanceWaitMs,
+        );
+      } finally {
+        release.resolve();
       }
     },
   }),

@@ -4,11 +4,12 @@
  * waits for in-flight work, the transport closes what it created, and a
  * persistent transport keeps records and commits across instances.
  */
+import type { RecordBatch } from '@tributary/core';
 import type { ConsumerRecorder } from '../consumer-recorder';
 import { deferred } from '../deferred';
 import { withTimeout } from '../wait';
 import { defineTest, type ConformanceTest } from './catalog';
-import { codeOfFailure } from './context';
+import { codeOf, codeOfFailure, whenAborted } from './context';
 import { distinct } from './delivery-accounting';
 
 export const lifecycleTests: readonly ConformanceTest[] = [
@@ -82,6 +83,48 @@ export const lifecycleTests: readonly ConformanceTest[] = [
         expect(revoked).toBeGreaterThan(lastBatchEnd);
         expect(revoked).toBeLessThan(log.indexOf('close-1'));
         expect(revoked).toBeLessThan(log.indexOf('close-2'));
+      }
+    },
+  }),
+
+  defineTest({
+    id: 'close-aborts-signal',
+    title: "close() aborts the in-flight batch's signal before waiting for the batch (and before onRevoked), for group and partition consumers",
+    run: async (ctx) => {
+      const topic = await ctx.createTopic(1);
+      await ctx.produce(topic, 3, { partition: () => 0 });
+      const release = deferred();
+      try {
+        // A handler that holds its batch until the signal aborts (or the test ends).
+        const holder = (log: string[]) => async (batch: RecordBatch) => {
+          log.push('batch-start');
+          if (batch.signal === undefined) {
+            log.push('no signal');
+            return;
+          }
+          const signal = batch.signal;
+          signal.addEventListener('abort', () => log.push(`aborted ${codeOf(signal.reason)}`), { once: true });
+          await Promise.race([release.promise, whenAborted(signal)]);
+          log.push('batch-end');
+        };
+        const log: string[] = [];
+        const m = await ctx.member({ groupId: ctx.group(), topics: [topic], onBatch: holder(log), onRevoked: () => void log.push('revoked') });
+        await ctx.waitFor(() => log.includes('batch-start'), 'the first batch to be in flight');
+        await withTimeout(m.consumer.close(), ctx.closeMs, 'close() with a batch in flight that honours its signal');
+        log.push('closed');
+        expect(log).toEqual(['batch-start', 'aborted ERR_ABORTED', 'batch-end', ...(ctx.features.consumerGroups ? ['revoked'] : []), 'closed']);
+
+        if (ctx.features.partitionConsumer) {
+          const pcLog: string[] = [];
+          const pc = ctx.partitionConsumer({ topic, partition: 0, from: 'earliest' });
+          await pc.run(ctx.recorder({ label: 'partition consumer', onBatch: holder(pcLog) }).handlers);
+          await ctx.waitFor(() => pcLog.includes('batch-start'), 'the partition consumer\'s first batch to be in flight');
+          await withTimeout(pc.close(), ctx.closeMs, 'partition consumer close() with a batch in flight that honours its signal');
+          pcLog.push('closed');
+          expect(pcLog).toEqual(['batch-start', 'aborted ERR_ABORTED', 'batch-end', 'closed']);
+        }
+      } finally {
+        release.resolve();
       }
     },
   }),

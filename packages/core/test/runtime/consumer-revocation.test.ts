@@ -1,0 +1,198 @@
+import {
+  createConsumer,
+  isTributaryError,
+  retry,
+  type Consumer,
+  type ConsumerOptions,
+  type Message,
+  type Transport,
+} from '@tributary/core';
+import { memory } from '@tributary/memory';
+import { deferred, uniqueGroup, uniqueTopic, waitFor, type Deferred } from '@tributary/testutil';
+
+/** Resolves once `signal` aborts. */
+function whenAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+/**
+ * Revocation while a member is busy with a delivered batch: the transport's
+ * batch signal tells the runtime when the revocation starts, so the member
+ * stops after the record in flight instead of handling the rest of the batch
+ * before it can let the partition go.
+ */
+describe('consumer runtime: revocation of a partition with a batch in flight', () => {
+  let transport: Transport;
+  const consumers: Consumer[] = [];
+  /** Gates a test holds handlers on; opened at teardown so no handler outlives its test. */
+  const gates: Deferred<void>[] = [];
+
+  beforeEach(() => {
+    transport = memory();
+  });
+
+  afterEach(async () => {
+    for (const g of gates.splice(0)) g.resolve();
+    await Promise.all(consumers.splice(0).map((c) => c.stop()));
+    await transport.close();
+  });
+
+  function gate(): Deferred<void> {
+    const d = deferred();
+    gates.push(d);
+    return d;
+  }
+
+  /** A topic with two partitions and `perPartition` records in each, all delivered to a member in one batch per partition. */
+  async function twoPartitions(perPartition: number): Promise<string> {
+    const topic = uniqueTopic('revoke');
+    await transport.admin().createTopics([{ topic, partitions: 2 }, { topic: `${topic}.dlq` }]);
+    const producer = transport.producer();
+    const records = [0, 1].flatMap((partition) => range(0, perPartition).map((i) => ({ topic, partition, key: `k${i}`, value: `${partition}-${i}` })));
+    const results = await producer.send(records);
+    expect(results.every((r) => r.ok)).toBe(true);
+    await producer.close();
+    return topic;
+  }
+
+  function consumer(options: ConsumerOptions): Consumer {
+    const c = createConsumer(transport, options);
+    consumers.push(c);
+    return c;
+  }
+
+  async function committed(groupId: string, topic: string): Promise<Record<number, number>> {
+    const offsets = await transport.admin().fetchCommittedOffsets(groupId, [topic]);
+    return Object.fromEntries(offsets.map((o) => [o.partition, o.offset]));
+  }
+
+  async function deadLettered(topic: string): Promise<number> {
+    return (await transport.admin().fetchTopicOffsets(`${topic}.dlq`))[0]?.high ?? -1;
+  }
+
+  const offsetsOf = (messages: readonly Message[], partition: number): number[] => messages.filter((m) => m.partition === partition).map((m) => m.offset);
+
+  it('a record handler stops after the record in flight; the new owner gets the rest from the committed prefix', async () => {
+    const perPartition = 100;
+    const topic = await twoPartitions(perPartition);
+    const groupId = uniqueGroup('revoke');
+
+    // Member A handles a record only when the test releases it.
+    const startedA: Message[] = [];
+    const held = new Map<number, { offset: number; release: Deferred<void>; stopping: AbortSignal | undefined }>();
+    let holding = true;
+    const a = consumer({ groupId, topics: [topic] });
+    await a.start(async (m, ctx) => {
+      startedA.push(m);
+      if (!holding) return;
+      const release = gate();
+      held.set(m.partition, { offset: m.offset, release, stopping: ctx.stopping });
+      await release.promise;
+    });
+    const heldAt = (partition: number, offset: number): boolean => held.get(partition)?.offset === offset;
+    for (const offset of [0, 1, 2]) {
+      await waitFor(() => heldAt(0, offset) && heldAt(1, offset), { message: `member A to hold offset ${offset} of both partitions` });
+      for (const p of [0, 1]) held.get(p)!.release.resolve();
+    }
+    await waitFor(() => heldAt(0, 3) && heldAt(1, 3), { message: 'member A to hold offset 3 of both partitions' });
+
+    const handledB: Message[] = [];
+    const b = consumer({ groupId, topics: [topic] });
+    await b.start((m) => {
+      handledB.push(m);
+    });
+    // The revocation starts while A is inside a record: its ctx.stopping aborts at once.
+    await waitFor(() => [0, 1].some((p) => held.get(p)?.stopping?.aborted), { message: 'ctx.stopping of the record in flight of the moving partition to abort' });
+    const moved = [0, 1].find((p) => held.get(p)?.stopping?.aborted)!;
+    const kept = 1 - moved;
+    const reason: unknown = held.get(moved)!.stopping!.reason;
+    expect(isTributaryError(reason) && reason.code).toBe('ERR_ABORTED');
+    expect(held.get(kept)!.stopping!.aborted).toBe(false);
+    // The record in flight is finished before the partition moves.
+    expect(offsetsOf(handledB, moved)).toEqual([]);
+    held.get(moved)!.release.resolve();
+
+    await waitFor(() => offsetsOf(handledB, moved).length >= perPartition - 4, { message: `member B to handle the rest of partition ${moved}` });
+    // A started nothing after the record in flight; B resumed right after it: nothing skipped, nothing twice.
+    expect(offsetsOf(startedA, moved)).toEqual([0, 1, 2, 3]);
+    expect(offsetsOf(handledB, moved)).toEqual(range(4, perPartition));
+
+    // The partition A kept is untouched: release it and everything commits to the end.
+    holding = false;
+    held.get(kept)!.release.resolve();
+    await waitFor(() => offsetsOf(startedA, kept).length === perPartition, { message: `member A to finish partition ${kept}` });
+    expect(offsetsOf(startedA, kept)).toEqual(range(0, perPartition));
+    await waitFor(async () => {
+      const c = await committed(groupId, topic);
+      return c[0] === perPartition && c[1] === perPartition;
+    }, { message: 'the group to commit both partitions to the end' });
+    expect([a.isRunning(), b.isRunning()]).toEqual([true, true]);
+  });
+
+  it('a retry backoff of a revoked partition ends at once: the record is neither dead-lettered nor fatal, and the next owner handles it', async () => {
+    const topic = await twoPartitions(5);
+    const groupId = uniqueGroup('revoke');
+    const failures: string[] = [];
+    // A 60 s backoff: the revocation must not wait for it.
+    const options = { groupId, topics: [topic], retry: { initialMs: 60_000, maxMs: 60_000, maxAttempts: 5 }, deadLetter: {} } as const;
+    const a = consumer(options);
+    await a.start((m) => {
+      if (m.offset === 2) {
+        failures.push(`${m.partition}@${m.offset}`);
+        throw new Error('dependency down');
+      }
+    });
+    await waitFor(() => failures.length === 2, { message: 'offset 2 of both partitions to fail once (both now in a backoff)' });
+
+    const handledB: Message[] = [];
+    const b = consumer(options);
+    await b.start((m) => {
+      handledB.push(m);
+    });
+    await waitFor(() => handledB.length === 3, { message: 'member B to handle offsets 2-4 of the moved partition' });
+    const moved = handledB[0]!.partition;
+    expect(offsetsOf(handledB, moved)).toEqual([2, 3, 4]);
+    expect(failures.sort()).toEqual(['0@2', '1@2']);
+    expect(a.isRunning()).toBe(true);
+    expect(a.metrics().deadLettered).toBe(0);
+    expect(await deadLettered(topic)).toBe(0);
+  });
+
+  it('a batch handler sees ctx.stopping abort when the revocation starts; records it reports as retry go to the next owner, not to the dead-letter topic', async () => {
+    const perPartition = 10;
+    const topic = await twoPartitions(perPartition);
+    const groupId = uniqueGroup('revoke');
+    const stoppingOf = new Map<number, AbortSignal>();
+    // maxWaitMs 0: each delivered batch is handled inside its onBatch, so the
+    // transport's in-flight batch lasts as long as the handler.
+    const options = { groupId, topics: [topic], batch: { maxWaitMs: 0 }, retry: { initialMs: 1, maxMs: 5, maxAttempts: 3 }, deadLetter: {} } as const;
+    const a = consumer(options);
+    await a.startBatch(async (messages, ctx) => {
+      const stopping = ctx.stopping!;
+      stoppingOf.set(messages[0]!.partition, stopping);
+      // A slow batch that gives up when told, reporting every record as not done.
+      await Promise.race([gate().promise, whenAborted(stopping)]);
+      return messages.map(() => retry(new Error('partition revoked before the batch was done')));
+    });
+    await waitFor(() => stoppingOf.size === 2, { message: 'member A to be inside a batch of both partitions' });
+
+    const handledB: Message[] = [];
+    const b = consumer(options);
+    await b.startBatch((messages) => {
+      handledB.push(...messages);
+    });
+    await waitFor(() => handledB.length === perPartition, { message: 'member B to handle every record of the moved partition' });
+    const moved = handledB[0]!.partition;
+    expect(offsetsOf(handledB, moved)).toEqual(range(0, perPartition));
+    expect(stoppingOf.get(moved)!.aborted).toBe(true);
+    expect(stoppingOf.get(1 - moved)!.aborted).toBe(false);
+    expect(a.isRunning()).toBe(true);
+    expect(a.metrics().deadLettered).toBe(0);
+    expect(await deadLettered(topic)).toBe(0);
+  });
+});
