@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { type TributaryError, abortedError, type ProducerRecord } from '@tributary/core';
 import { FifoQueue } from '../fifo-queue';
 import { hashKey } from '../shard-router';
@@ -7,6 +8,8 @@ import type { ProduceResult } from './produce-result';
 interface Job {
   readonly record: ProducerRecord;
   readonly signal: AbortSignal | undefined;
+  /** The async context of the call that queued the record: its send runs there. */
+  readonly scope: AsyncResource;
   readonly resolve: (result: ProduceResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -29,6 +32,13 @@ class Worker {
  * The asynchronous send path of DispatchingProducer: per-worker bounded FIFO
  * queues, each drained by one loop that sends one record at a time. A full
  * queue makes callers wait (in order) instead of growing.
+ *
+ * Async context: a worker loop lives in the context of the call that woke
+ * it, so each record is sent in the context of its own `enqueue` call
+ * instead — context-based instrumentation (OpenTelemetry's context manager is
+ * an AsyncLocalStorage) then sees the caller's context: a `send` span is the
+ * child of the span that was active at `produceAsync`, not of whichever
+ * caller happened to wake the worker.
  */
 export class Dispatcher {
   readonly #workers: Worker[];
@@ -66,7 +76,8 @@ export class Dispatcher {
     if (signal?.aborted) throw abortedError(signal);
     const worker = this.#workers[this.#route(record)] as Worker;
     let job!: Job;
-    const outcome = new Promise<ProduceResult>((resolve, reject) => (job = { record, signal, resolve, reject }));
+    const scope = new AsyncResource('tributary.produceAsync');
+    const outcome = new Promise<ProduceResult>((resolve, reject) => (job = { record, signal, scope, resolve, reject }));
     this.#pending++;
     if (worker.queue.length < this.#queueSize && worker.waiting.length === 0) {
       worker.queue.push(job);
@@ -131,7 +142,8 @@ export class Dispatcher {
       for (let job = worker.queue.shift(); job !== undefined; job = worker.queue.shift()) {
         this.#admit(worker);
         try {
-          job.resolve(await this.#send(job.record, job.signal));
+          const { record, signal } = job;
+          job.resolve(await job.scope.runInAsyncScope(() => this.#send(record, signal)));
         } catch (err) {
           job.reject(err);
         }

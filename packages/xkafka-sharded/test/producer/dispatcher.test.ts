@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type ProducerRecord } from '@tributary/core';
 import { buildRecord, deferred, waitFor, type Deferred } from '@tributary/testutil';
 import { Dispatcher } from '../../src/producer/dispatcher';
@@ -109,5 +110,22 @@ describe('Dispatcher', () => {
     await expect(first.outcome).resolves.toEqual(ok(0));
     await d.idle();
     expect(sent).toHaveLength(1);
+  });
+  it('sends each record in the async context of its enqueue call, not of the call that woke the worker', async () => {
+    // OpenTelemetry's context manager is an AsyncLocalStorage: this is what makes a `send` span the child of the caller's span.
+    const storage = new AsyncLocalStorage<string>();
+    const contexts: (string | undefined)[] = [];
+    const gate = deferred<void>();
+    const d = new Dispatcher('serial', 1, 10, async (record) => {
+      contexts.push(storage.getStore());
+      if (record.value === 'a') await gate.promise; // the worker stays busy with a while b queues behind it
+      return ok(contexts.length);
+    });
+    const a = await storage.run('caller a', () => d.enqueue(buildRecord({ value: 'a' }), undefined));
+    const b = await storage.run('caller b', () => d.enqueue(buildRecord({ value: 'b' }), undefined));
+    const c = await d.enqueue(buildRecord({ value: 'c' }), undefined);
+    gate.resolve();
+    await Promise.all([a.outcome, b.outcome, c.outcome]);
+    expect(contexts).toEqual(['caller a', 'caller b', undefined]);
   });
 });
