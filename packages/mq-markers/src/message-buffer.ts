@@ -93,10 +93,30 @@ export class MessageBuffer {
     this.#wakeRoom();
   }
 
-  /** Resolves once the buffer is below capacity (or at once). */
-  waitForRoom(): Promise<void> {
-    if (this.#size < this.capacity) return Promise.resolve();
-    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  /**
+   * Resolves once the buffer is below capacity (or at once) — or once
+   * `signal` aborts: a batch of a partition being given up need not wait for
+   * room (its messages are dropped), and the revocation waits for it.
+   */
+  waitForRoom(signal?: AbortSignal): Promise<void> {
+    if (this.#size < this.capacity || signal?.aborted === true) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (signal === undefined) {
+        this.#roomWaiters.push(resolve);
+        return;
+      }
+      const onAbort = (): void => {
+        const i = this.#roomWaiters.indexOf(onRoom);
+        if (i >= 0) this.#roomWaiters.splice(i, 1);
+        resolve();
+      };
+      const onRoom = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.#roomWaiters.push(onRoom);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /**

@@ -190,6 +190,8 @@ interface Session {
   alive: boolean;
   /** Committed offset (next to read) per owned partition: set by the first batch after assignment, then by each commit. */
   readonly committed: Map<number, number>;
+  /** The batch signal each owned partition follows (one per assignment). */
+  readonly signals: Map<number, AbortSignal>;
 }
 
 const noop = (): void => undefined;
@@ -543,7 +545,7 @@ class TransportMqClient implements MqClient {
       logger: this.#logger,
       ...consumerTuning(o),
     });
-    const session: Session = { consumer, alive: true, committed: new Map() };
+    const session: Session = { consumer, alive: true, committed: new Map(), signals: new Map() };
     this.#session = session;
     try {
       await consumer.run(this.#handlers(session));
@@ -574,10 +576,15 @@ class TransportMqClient implements MqClient {
     return {
       onBatch: async (batch) => {
         if (!session.alive || this.#closed) return;
+        const { signal } = batch;
+        // The partition is being given up: its messages are the next owner's (none of them was marked or committed here).
+        if (signal?.aborted === true) return;
+        if (signal !== undefined) this.#followRevocation(session, batch.partition, signal);
         const first = batch.messages[0];
         if (first !== undefined && !session.committed.has(batch.partition)) session.committed.set(batch.partition, first.offset);
         this.#buffer.push(batch);
-        await this.#buffer.waitForRoom();
+        // Ends when the revocation begins too: the transport waits for this call before onRevoked.
+        await this.#buffer.waitForRoom(signal);
       },
       onRevoked: async (partitions: readonly TopicPartition[]) => {
         // Unmarked messages of these partitions are left to the next owner (they are not committed)...
@@ -585,7 +592,10 @@ class TransportMqClient implements MqClient {
         if (session.alive) this.#buffer.dropPartitions(revoked);
         // ...and the chunks already taken commit before the partitions move.
         await this.#settled();
-        for (const p of revoked) session.committed.delete(p);
+        for (const p of revoked) {
+          session.committed.delete(p);
+          session.signals.delete(p);
+        }
       },
       onError: (error) => {
         if (!session.alive) return;
@@ -597,6 +607,25 @@ class TransportMqClient implements MqClient {
         }
       },
     };
+  }
+
+  /**
+   * Once per assignment: when `partition`'s revocation (or the consumer's
+   * close) begins, its buffered messages are no longer handed out — they
+   * were neither marked nor committed, so the next owner reads them from the
+   * committed offset. Chunks already taken keep going: their start markers
+   * are written and they commit in onRevoked.
+   */
+  #followRevocation(session: Session, partition: number, signal: AbortSignal): void {
+    if (session.signals.get(partition) === signal) return;
+    session.signals.set(partition, signal);
+    signal.addEventListener(
+      'abort',
+      () => {
+        if (session.alive && this.#session === session) this.#buffer.dropPartitions(new Set([partition]));
+      },
+      { once: true },
+    );
   }
 
   // --- state ---

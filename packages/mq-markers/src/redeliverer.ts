@@ -131,7 +131,12 @@ export interface Redeliverer {
   /** Markers partitions owned now. */
   assignment(): number[];
   metrics(): RedelivererMetrics;
-  /** Stops checking, finishes the redeliveries in progress, commits, leaves the group and closes what it created. Idempotent. */
+  /**
+   * Stops checking; redeliveries being sent finish, but read-backs in
+   * progress end and no redelivery starts (those messages stay open: the
+   * next owner or run redelivers them). Then commits, leaves the group and
+   * closes what it created. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -152,6 +157,12 @@ interface PartitionState {
   /** Read-back consumers by queue partition. */
   readonly readers: Map<number, OffsetReader>;
   committed: number | undefined;
+  /** The batch signal this assignment follows (from its first batch). */
+  signal: AbortSignal | undefined;
+  /** Its revocation (or the close) began: no read-back or redelivery starts for it any more. */
+  givenUp: boolean;
+  /** Its part of the check in progress (resolved when none): what its revocation waits for. */
+  work: Promise<void>;
 }
 
 type Counters = { -readonly [K in keyof RedelivererMetrics]: RedelivererMetrics[K] };
@@ -249,6 +260,8 @@ class TransportRedeliverer implements Redeliverer {
   async #close(): Promise<void> {
     this.#stop.abort();
     await this.#starting?.catch(noop);
+    // As a revocation: read-backs in progress end, sends in progress finish.
+    for (const state of this.#partitions.values()) this.#giveUp(state);
     await this.#loop;
     await this.#checking;
     // End markers of finished redeliveries first, so the commits on revocation can pass them.
@@ -269,6 +282,14 @@ class TransportRedeliverer implements Redeliverer {
       onBatch: async (batch) => {
         const state = this.#partitions.get(batch.partition);
         if (state === undefined || batch.topic !== this.markersTopic) return;
+        const { signal } = batch;
+        if (signal !== undefined && state.signal !== signal) {
+          // One listener per assignment: every batch of it carries the same signal.
+          state.signal = signal;
+          if (signal.aborted) this.#giveUp(state);
+          else signal.addEventListener('abort', () => this.#giveUp(state), { once: true });
+        }
+        if (state.givenUp) return;
         state.tracker.applyBatch(batch, this.#o.clock(), (record, reason) => {
           this.#logger.debug({ partition: record.partition, offset: record.offset, key: record.key, reason }, 'marker skipped');
         });
@@ -277,18 +298,27 @@ class TransportRedeliverer implements Redeliverer {
       onAssigned: (partitions: readonly TopicPartition[]) => {
         for (const tp of partitions) {
           if (tp.topic !== this.markersTopic || this.#partitions.has(tp.partition)) continue;
-          this.#partitions.set(tp.partition, { tracker: new RedeliveryTracker(tp.partition), readers: new Map(), committed: undefined });
+          this.#partitions.set(tp.partition, {
+            tracker: new RedeliveryTracker(tp.partition),
+            readers: new Map(),
+            committed: undefined,
+            signal: undefined,
+            givenUp: false,
+            work: Promise.resolve(),
+          });
         }
         this.#logger.info({ partitions: partitions.map((tp) => tp.partition) }, 'markers partitions assigned');
       },
       onRevoked: async (partitions: readonly TopicPartition[]) => {
-        // No new check touches these partitions; the one in progress finishes, then they are committed before they move.
+        // No new check touches these partitions; their part of the check in progress ends (given up when the
+        // revocation began: read-backs end, sends finish), then they are committed before they move.
         const states = partitions.flatMap((tp) => {
           const state = tp.topic === this.markersTopic ? this.#partitions.get(tp.partition) : undefined;
           if (state !== undefined) this.#partitions.delete(tp.partition);
           return state === undefined ? [] : [state];
         });
-        await this.#checking;
+        for (const state of states) this.#giveUp(state); // a transport without batch signals
+        await Promise.all(states.map((state) => state.work));
         await this.#markers.flush();
         await this.#commit(states);
         for (const state of states) await closeReaders(state);
@@ -316,12 +346,19 @@ class TransportRedeliverer implements Redeliverer {
   /** One deadline check over every owned partition; never rejects. */
   async #check(): Promise<void> {
     try {
-      const states = [...this.#partitions.values()];
-      await Promise.all(states.map((state) => this.#redeliverDue(state)));
+      const states = [...this.#partitions.values()].filter((state) => !state.givenUp);
+      await Promise.all(
+        states.map((state) => {
+          const work = this.#redeliverDue(state);
+          state.work = work.catch(noop);
+          return work;
+        }),
+      );
       await this.#closeIdleReaders(states);
       if (performance.now() - this.#lastCommitAt >= this.#o.commitIntervalMs) {
         this.#lastCommitAt = performance.now();
-        await this.#commit(states);
+        // Partitions given up meanwhile are committed by their revocation.
+        await this.#commit(states.filter((state) => !state.givenUp));
       }
     } catch (err) {
       this.#logger.error({ err }, `redelivery check failed: ${errorMessage(err)}`);
@@ -339,7 +376,10 @@ class TransportRedeliverer implements Redeliverer {
       if (list === undefined) byPartition.set(m.partition, [m]);
       else list.push(m);
     }
-    for (const [partition, messages] of byPartition) await this.#redeliver(state, partition, messages);
+    for (const [partition, messages] of byPartition) {
+      if (state.givenUp) return;
+      await this.#redeliver(state, partition, messages);
+    }
   }
 
   async #redeliver(state: PartitionState, partition: number, due: readonly OpenMessage[]): Promise<void> {
@@ -351,9 +391,13 @@ class TransportRedeliverer implements Redeliverer {
         this.#o.readTimeoutMs,
       );
     } catch (err) {
+      // A read ended by the revocation is no failure: the messages stay open for the next owner.
+      if (state.givenUp) return;
       for (const m of due) this.#failed(tracker, m, err);
       return;
     }
+    // Given up while reading: the next owner redelivers them (they stay open, so the commit stays below them).
+    if (state.givenUp) return;
     // Markers read meanwhile may have ended or kept alive some of them.
     const now = this.#now(tracker);
     const pending: Pending[] = [];
@@ -437,6 +481,20 @@ class TransportRedeliverer implements Redeliverer {
     const delay = this.#backoff.delayFor(open.failures);
     this.#logger.warn({ err, partition: open.partition, offset: open.offset, retryInMs: delay }, `redelivery failed: ${errorMessage(err)}`);
     tracker.postpone(open, this.#o.clock() + delay);
+  }
+
+  /**
+   * The revocation of `state`'s markers partition (or the close) began: no
+   * read-back or redelivery starts for it any more, and a read-back in
+   * progress ends now instead of running up to `readTimeoutMs` — its
+   * messages stay open, so the committed offset stays below them and the
+   * next owner redelivers them. A redelivery already being sent finishes
+   * (the revocation waits for `state.work`), so its end marker is written.
+   */
+  #giveUp(state: PartitionState): void {
+    if (state.givenUp) return;
+    state.givenUp = true;
+    void closeReaders(state);
   }
 
   #now(tracker: RedeliveryTracker): number {

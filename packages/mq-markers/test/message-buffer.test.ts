@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import type { RecordBatch } from '@tributary/core';
 import { buildBatch } from '@tributary/testutil';
 import { MessageBuffer } from '../src/message-buffer';
@@ -30,6 +31,28 @@ describe('MessageBuffer', () => {
     buffer.take(1);
     await waiting;
     expect(room).toBe(true);
+  });
+
+  it('waitForRoom(signal) also ends when the signal aborts, and leaves no listener behind', async () => {
+    const buffer = new MessageBuffer(3);
+    buffer.push(batch(0, 0, 4));
+    const revoked = new AbortController();
+    let ended = false;
+    const waiting = buffer.waitForRoom(revoked.signal).then(() => (ended = true));
+    await Promise.resolve();
+    expect(ended).toBe(false);
+    revoked.abort();
+    await waiting;
+    expect(buffer.size).toBe(4); // still full: the abort alone ended the wait
+    expect(getEventListeners(revoked.signal, 'abort')).toHaveLength(0);
+    await buffer.waitForRoom(revoked.signal); // an aborted signal does not wait at all
+
+    const kept = new AbortController();
+    const roomy = buffer.waitForRoom(kept.signal);
+    expect(getEventListeners(kept.signal, 'abort')).toHaveLength(1);
+    buffer.take(2);
+    await roomy;
+    expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0);
   });
 
   it('waitForData resolves true when a batch arrives, false on timeout or release', async () => {

@@ -392,6 +392,40 @@ describe('MqClient', () => {
     expect(await b.nextMessage(30)).toBeNull();
   });
 
+  it('gives a partition up as soon as its revocation begins, with a full buffer and nobody calling nextMessage', async () => {
+    await setup(2);
+    await send(20, { partitions: 2 });
+    // The rebalance timeout is far beyond the test's waits: the revocation must not need it.
+    const a = client({ maxBatchRecords: 5, maxBufferedMessages: 4, maxMessagesPerCommit: 3, rebalanceTimeoutMs: 20_000 });
+    await a.connect();
+    await waitFor(() => transport.batches.started >= 2, { message: 'a batch of each partition delivered to a' });
+    expect(transport.batches.settled).toBe(0); // both wait for room: 10 messages buffered, room for 4
+    const b = client({ maxMessagesPerCommit: 3 });
+    // b gets a partition only once a has given it up.
+    const first = await b.nextMessage(5000);
+    expect(first).not.toBeNull();
+    const moved = first!.partition;
+    const seen: string[] = [text(first!)];
+    const partitionsOf = new Map<MqClient, Set<number>>([
+      [a, new Set()],
+      [b, new Set([moved])],
+    ]);
+    const drain = async (c: MqClient): Promise<void> => {
+      while (seen.length < 20) {
+        const m = await c.nextMessage(100);
+        if (m === null) continue;
+        seen.push(text(m));
+        partitionsOf.get(c)!.add(m.partition);
+      }
+    };
+    await Promise.all([drain(a), drain(b)]);
+    // a's buffered messages of the partition it lost were dropped, not handed out: b read them again.
+    expect([...partitionsOf.get(a)!]).toEqual([1 - moved]);
+    expect(seen.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `m-${i}`).sort()); // none lost, none twice
+    expect(await a.nextMessage(30)).toBeNull();
+    expect(await b.nextMessage(30)).toBeNull();
+  });
+
   it('reports every invalid option at once', () => {
     let error: unknown;
     try {

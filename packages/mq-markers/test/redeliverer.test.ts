@@ -1,4 +1,4 @@
-import { ConfigError, DeadLetterHeaders, type Message } from '@tributary/core';
+import { ConfigError, DeadLetterHeaders, type Message, type Transport } from '@tributary/core';
 import { memory } from '@tributary/memory';
 import {
   MqHeaders,
@@ -12,7 +12,7 @@ import {
   type Redeliverer,
   type RedelivererOptions,
 } from '@tributary/mq-markers';
-import { waitFor } from '@tributary/testutil';
+import { deferred, waitFor } from '@tributary/testutil';
 import {
   ManualClock,
   committedOffsets,
@@ -168,6 +168,71 @@ describe('Redeliverer', () => {
     await waitFor(() => second.metrics().open === 2, { message: 'second sees both open' });
     clock.advance(T + 1);
     await waitFor(() => second.metrics().redelivered === 2);
+  });
+
+  it('ends the read-back of a markers partition when its revocation begins: the next owner gets it at once', async () => {
+    await setup(2);
+    const reads: number[] = [];
+    const watched: Transport = {
+      ...transport,
+      partitionConsumer: (options) => {
+        reads.push(options.partition);
+        return transport.partitionConsumer(options);
+      },
+    };
+    // Read-backs wait up to readTimeoutMs, and the revocation up to rebalanceTimeoutMs: both far beyond this test.
+    const first = fx.track(
+      createRedeliverer(watched, { queue: fx.queue, clock: clock.now, checkIntervalMs: 5, readTimeoutMs: 20_000, rebalanceTimeoutMs: 25_000 }),
+    );
+    await first.start();
+    await waitFor(() => first.assignment().length === 2, { message: 'first owns both markers partitions' });
+    // Start markers of offsets the (empty) queue does not hold: reading them back waits.
+    const markers = createMarkerProducer(transport, { markersTopic: fx.markersTopic, clock: clock.now });
+    await markers.sendStart({ partition: 0, offset: 5 }, 1);
+    await markers.sendStart({ partition: 1, offset: 5 }, 1);
+    await markers.close();
+    await caughtUp(first);
+    clock.advance(2);
+    await waitFor(() => reads.length === 2, { message: 'both read-backs started' });
+
+    const second = redeliverer();
+    await second.start();
+    await waitFor(() => second.assignment().length === 1, { timeoutMs: 5_000, message: 'a markers partition moved to second' });
+    // The ended read-back is no failure; its message stayed open, so the commit stayed below it for second.
+    await waitFor(() => second.metrics().open === 1, { message: 'second tracks the open message it took over' });
+    expect(first.metrics()).toMatchObject({ open: 1, failures: 0, redelivered: 0, missing: 0 });
+
+    // Closing ends first's other read-back the same way, instead of waiting for it.
+    const closing = performance.now();
+    await first.close();
+    expect(performance.now() - closing).toBeLessThan(5_000);
+    await waitFor(() => second.assignment().length === 2 && second.metrics().open === 2, { message: 'second owns both, with both messages open' });
+  });
+
+  it('lets a redelivery being sent when the revocation begins finish, so the next owner does not redeliver it again', async () => {
+    await setup(2);
+    await send(['p0', 'p1'], 2);
+    const first = redeliverer();
+    await first.start();
+    await waitFor(() => first.assignment().length === 2, { message: 'first owns both markers partitions' });
+    await take(client(), 2);
+    await caughtUp(first);
+    const gate = deferred();
+    let held = 0;
+    transport.faults.holdSend = (records) => {
+      if (!records.some((r) => r.topic === fx.queue)) return undefined;
+      held++;
+      return gate.promise;
+    };
+    clock.advance(T + 1);
+    await waitFor(() => held === 2, { message: 'both redeliveries being sent' });
+    const second = redeliverer();
+    await second.start();
+    gate.resolve();
+    await waitFor(() => second.assignment().length === 1, { message: 'a markers partition moved to second' });
+    await checks(second, 3);
+    expect(first.metrics().redelivered).toBe(2);
+    expect(second.metrics()).toMatchObject({ open: 0, redelivered: 0 });
   });
 
   it('skips markers it cannot decode', async () => {
