@@ -204,6 +204,12 @@ export interface PartitionConsumerOptions {
   readonly maxBatchRecords?: number;
   readonly clientId?: string;
   readonly logger?: Logger;
+  /**
+   * How long `close()` waits for the in-flight `onBatch` (after aborting its
+   * `signal`) before it closes anyway — the bound a group consumer's
+   * `rebalanceTimeoutMs` puts on its close. Default 30 s.
+   */
+  readonly closeTimeoutMs?: number;
 }
 
 /** Reads one partition without a group: no commits, no rebalances. */
@@ -217,7 +223,13 @@ export interface PartitionConsumer {
   resume(): void;
   /** Offset of the next record to be delivered. */
   position(): number;
-  /** Aborts the batches' `signal`, stops delivering and awaits the in-flight `onBatch`. */
+  /**
+   * Aborts the batches' `signal`, stops delivering and awaits the in-flight
+   * `onBatch` — at most `closeTimeoutMs`; then it closes anyway (with a
+   * warning in the log) and whatever that `onBatch` later does is ignored: it
+   * is not reported to `onError` and no batch follows it. Nothing is
+   * committed either way (a partition consumer never commits).
+   */
   close(): Promise<void>;
 }
 

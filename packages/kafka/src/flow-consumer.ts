@@ -42,7 +42,10 @@ const SEEK_TIMEOUT_MS = 5_000;
 const MIN_FETCH = 1_000;
 /** Bytes buffered per partition before its fetching pauses. */
 const BUFFER_BYTE_LIMIT = 32 * 1024 * 1024;
-/** A poll error is reported to onError at most this often (per `pollErrorKey`). */
+/**
+ * A poll error is reported to onError at most this often per error code (so a
+ * new kind of error is not hidden behind one that keeps recurring).
+ */
 const ERROR_REPORT_INTERVAL_MS = 10_000;
 
 export abstract class FlowConsumer<H extends FlowHandlers> implements PollLoopHost, FlowHost {
@@ -94,8 +97,10 @@ export abstract class FlowConsumer<H extends FlowHandlers> implements PollLoopHo
 
   /**
    * Stops every flow and waits for what must finish before polling stops
-   * (in-flight batches, and whatever else the consumer owes its handlers).
-   * Called once, by `close`, while the poll loop still serves librdkafka.
+   * (in-flight batches, and whatever else the consumer owes its handlers),
+   * each wait bounded by the consumer's timeout option (`rebalanceTimeoutMs`,
+   * `closeTimeoutMs`). Called once, by `close`, while the poll loop still
+   * serves librdkafka.
    */
   protected abstract stopDelivery(): Promise<void>;
 
@@ -104,11 +109,6 @@ export abstract class FlowConsumer<H extends FlowHandlers> implements PollLoopHo
 
   /** The consumer is closed: settle whatever still waits on it. */
   protected afterClose(): void {}
-
-  /** Poll errors with the same key share one report window. */
-  protected pollErrorKey(err: NativeError): string {
-    return String(nativeCodeOf(err) ?? err?.message);
-  }
 
   // --- for subclasses ---
 
@@ -179,6 +179,25 @@ export abstract class FlowConsumer<H extends FlowHandlers> implements PollLoopHo
     } catch (err) {
       done(err as NativeError);
     }
+  }
+
+  /**
+   * Waits for `work` to settle, at most `ms`; true when it settled in time.
+   * Whatever `work` does later is not awaited (its timer is cleared either way).
+   */
+  protected async settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+    clearTimeout(timer);
+    return settled;
   }
 
   /** Logs `error` and hands it to onError (which must not throw, but may). */
@@ -275,7 +294,7 @@ export abstract class FlowConsumer<H extends FlowHandlers> implements PollLoopHo
   }
 
   onPollError(err: NativeError): void {
-    const key = this.pollErrorKey(err);
+    const key = String(nativeCodeOf(err) ?? err?.message);
     const now = Date.now();
     if (now - (this.#lastReport.get(key) ?? 0) < ERROR_REPORT_INTERVAL_MS) return;
     this.#lastReport.set(key, now);

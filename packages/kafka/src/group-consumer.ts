@@ -385,17 +385,7 @@ export class KafkaGroupConsumerImpl extends FlowConsumer<ConsumerHandlers> imple
 
   /** Waits for `work` at most `ms`; true when it finished in time. */
   async #bounded(work: Promise<unknown>, ms: number, what: string): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([
-      work.then(
-        () => true,
-        () => true,
-      ),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), ms);
-      }),
-    ]);
-    clearTimeout(timer);
+    const finished = await this.settlesWithin(work, ms);
     if (!finished) this.logger.warn({ timeoutMs: ms }, `gave up waiting for ${what}`);
     return finished;
   }

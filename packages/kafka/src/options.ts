@@ -115,6 +115,7 @@ export const KAFKA_DEFAULTS = Object.freeze({
   heartbeatIntervalMs: 3_000,
   maxBatchRecords: 500,
   rebalanceTimeoutMs: 30_000,
+  closeTimeoutMs: 30_000,
 });
 
 /**
@@ -378,6 +379,7 @@ export interface ResolvedPartitionConsumerOptions {
   readonly maxBatchRecords: number;
   readonly clientId: string;
   readonly logger: Logger;
+  readonly closeTimeoutMs: number;
 }
 
 export function resolvePartitionConsumerOptions(
@@ -396,6 +398,9 @@ export function resolvePartitionConsumerOptions(
   );
   const maxBatchRecords = opts.maxBatchRecords ?? KAFKA_DEFAULTS.maxBatchRecords;
   check.integer(maxBatchRecords, 'maxBatchRecords', 1, 1_000_000);
+  // Same range as the group consumer's rebalanceTimeoutMs, which bounds its close the same way.
+  const closeTimeoutMs = opts.closeTimeoutMs ?? KAFKA_DEFAULTS.closeTimeoutMs;
+  check.integer(closeTimeoutMs, 'closeTimeoutMs', 0, MAX_MS);
   if (opts.clientId !== undefined) check.nonEmptyString(opts.clientId, 'clientId');
   check.throwIfInvalid();
   const clientId = opts.clientId ?? config.clientId;
@@ -407,6 +412,7 @@ export function resolvePartitionConsumerOptions(
     from: opts.from as number | 'earliest' | 'latest',
     maxBatchRecords,
     clientId,
+    closeTimeoutMs,
     logger: (opts.logger ?? config.logger).child({ system: 'kafka', client: 'partition-consumer', clientId, topic, partition }),
   });
 }

@@ -1,4 +1,4 @@
-import { ConfigCheck, type PartitionConsumer } from '@tributary/core';
+import { ConfigCheck, type PartitionConsumer, type RecordBatch } from '@tributary/core';
 import { randomBytes } from 'node:crypto';
 import { fromNativeError } from './errors';
 import { FlowConsumer, type FlowHandlers } from './flow-consumer';
@@ -11,6 +11,13 @@ import { PartitionFlow } from './partition-flow';
  * offset, no commits, no rebalances. 'earliest' and 'latest' are resolved to
  * offsets from the partition's watermarks when `run` starts (so `position()`
  * is exact from the start); an offset outside the log is clamped into it.
+ *
+ * `close()` aborts the batch signal and waits for the in-flight `onBatch` at
+ * most `closeTimeoutMs` (as the group consumer's close waits at most
+ * `rebalanceTimeoutMs`), then disconnects; an `onBatch` it gave up on is
+ * ignored from then on. Nothing is lost by that: a partition consumer never
+ * commits (auto-commit is off and cannot be turned on), so the next reader
+ * starts wherever it is told to.
  */
 export class KafkaPartitionConsumer extends FlowConsumer<FlowHandlers> implements PartitionConsumer {
   readonly topic: string;
@@ -20,6 +27,8 @@ export class KafkaPartitionConsumer extends FlowConsumer<FlowHandlers> implement
   /** A seek or pause requested before run(). */
   #pendingSeek: number | undefined;
   #pendingPause = false;
+  /** close() stopped waiting for the in-flight onBatch: what it does later is ignored. */
+  #abandoned = false;
 
   constructor(config: ResolvedKafkaConfig, options: ResolvedPartitionConsumerOptions, onClosed: () => void) {
     super(
@@ -114,14 +123,27 @@ export class KafkaPartitionConsumer extends FlowConsumer<FlowHandlers> implement
 
   protected async stopDelivery(): Promise<void> {
     const flow = this.#flow;
-    if (flow) {
-      flow.stop();
-      await flow.idle();
-    }
+    if (flow === undefined) return;
+    flow.stop();
+    if (!flow.inFlight) return;
+    const timeoutMs = this.#options.closeTimeoutMs;
+    const started = Date.now();
+    if (await this.settlesWithin(flow.idle(), timeoutMs)) return;
+    this.#abandoned = true;
+    const waitedMs = Date.now() - started;
+    // The logger's bindings carry topic and partition as fields; the message names them too.
+    this.logger.warn(
+      { waitedMs, closeTimeoutMs: timeoutMs },
+      `close(): the in-flight onBatch of ${this.topic}/${this.partition} did not settle after ${waitedMs} ms ` +
+        `(closeTimeoutMs ${timeoutMs}); disconnecting without it — whatever it does later is ignored`,
+    );
   }
 
-  /** Poll errors share one report window, whatever their code (the group consumer keeps one per code). */
-  protected override pollErrorKey(): string {
-    return '';
+  override batchFailed(flow: PartitionFlow, error: unknown, batch: RecordBatch): void {
+    if (this.#abandoned) {
+      this.logger.warn({ err: error }, `onBatch of ${this.topic}/${this.partition} rejected after close() stopped waiting for it: ignored`);
+      return;
+    }
+    super.batchFailed(flow, error, batch);
   }
 }

@@ -176,6 +176,16 @@ describe('client options', () => {
     expect(err.problems.map((p) => p.field).sort()).toEqual(['from', 'partition']);
   });
 
+  it("partition consumer closeTimeoutMs defaults to 30 s, like the group consumer's rebalanceTimeoutMs, and is checked with the other fields", () => {
+    expect(resolvePartitionConsumerOptions({ topic: 't', partition: 0, from: 'earliest' }, config).closeTimeoutMs).toBe(30_000);
+    expect(KAFKA_DEFAULTS.closeTimeoutMs).toBe(KAFKA_DEFAULTS.rebalanceTimeoutMs);
+    expect(resolvePartitionConsumerOptions({ topic: 't', partition: 0, from: 'earliest', closeTimeoutMs: 0 }, config).closeTimeoutMs).toBe(0);
+    for (const bad of [-1, 1.5, 3_600_001, '100' as unknown as number]) {
+      const err = configError(() => resolvePartitionConsumerOptions({ topic: '', partition: 0, from: 'earliest', closeTimeoutMs: bad }, config));
+      expect(err.problems.map((p) => p.field).sort()).toEqual(['closeTimeoutMs', 'topic']);
+    }
+  });
+
   it('the transport validates client options when the client is created, without connecting', async () => {
     const transport = kafka({ brokers: '127.0.0.1:1' });
     expect(() => transport.groupConsumer({ groupId: 'g', topics: [] })).toThrow(ConfigError);

@@ -1,8 +1,8 @@
 /**
  * Partition consumer behaviour on the real broker beyond the conformance suite.
  */
-import type { PartitionConsumer, TributaryError } from '@tributary/core';
-import { ConsumerRecorder, uniqueTopic, waitFor } from '@tributary/testutil';
+import type { Logger, PartitionConsumer, TributaryError } from '@tributary/core';
+import { ConsumerRecorder, deferred, uniqueTopic, waitFor, withTimeout } from '@tributary/testutil';
 import type { KafkaTransport } from '@tributary/kafka';
 import { testTransport } from './support/broker';
 
@@ -28,6 +28,23 @@ afterEach(async () => {
 afterAll(async () => {
   await transport.close();
 });
+
+/** A logger that keeps what is logged at warn, with its fields. */
+function warnLog(): Logger & { readonly warned: { readonly fields: Record<string, unknown>; readonly message: string }[] } {
+  const warned: { fields: Record<string, unknown>; message: string }[] = [];
+  const ignore = (): void => undefined;
+  const logger = {
+    warned,
+    trace: ignore,
+    debug: ignore,
+    info: ignore,
+    error: ignore,
+    warn: (objOrMsg: object | string, msg?: string): void =>
+      void warned.push(typeof objOrMsg === 'string' ? { fields: {}, message: objOrMsg } : { fields: { ...objOrMsg }, message: msg ?? '' }),
+    child: () => logger,
+  };
+  return logger;
+}
 
 function reader(from: number | 'earliest' | 'latest', partition = 0): PartitionConsumer {
   const c = transport.partitionConsumer({ topic, partition, from, maxBatchRecords: 4 });
@@ -81,5 +98,40 @@ describe('kafka partition consumer', () => {
     expect(errors[0]?.code).toBe('ERR_HANDLER');
     await waitFor(async () => (await c.run({ onBatch: async () => undefined }).catch((e: TributaryError) => e.code)) === 'ERR_CLOSED', { timeoutMs: 10_000 });
     expect(batches).toBe(1);
+  });
+
+  it('close() gives up on an onBatch that never settles after closeTimeoutMs, warns naming the partition and the wait, and ignores its late failure', async () => {
+    const logger = warnLog();
+    const closeTimeoutMs = 300;
+    const c = transport.partitionConsumer({ topic, partition: 0, from: 'earliest', closeTimeoutMs, logger });
+    consumers.push(c);
+    const never = deferred();
+    const errors: TributaryError[] = [];
+    let batches = 0;
+    try {
+      await c.run({
+        onBatch: async () => {
+          batches += 1;
+          await never.promise;
+        },
+        onError: (e) => errors.push(e),
+      });
+      await waitFor(() => batches === 1, { timeoutMs: 10_000 });
+      const started = Date.now();
+      await withTimeout(c.close(), closeTimeoutMs + 10_000, 'close() with an onBatch that never settles');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(closeTimeoutMs - 20);
+      const gaveUp = logger.warned.find((w) => w.message.includes('did not settle'));
+      expect(gaveUp?.message).toContain(`${topic}/0`);
+      expect(gaveUp?.message).toMatch(/after \d+ ms/);
+      expect(gaveUp?.fields).toMatchObject({ closeTimeoutMs });
+      expect(gaveUp?.fields.waitedMs).toBeGreaterThanOrEqual(closeTimeoutMs - 20);
+
+      never.reject(new Error('failed after close()'));
+      await waitFor(() => logger.warned.some((w) => w.message.includes('rejected after close()')), { timeoutMs: 5_000 });
+      expect(errors).toEqual([]);
+      expect(batches).toBe(1);
+    } finally {
+      never.resolve();
+    }
   });
 });

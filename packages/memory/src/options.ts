@@ -21,6 +21,8 @@ export const DEFAULT_MAX_RECORD_BYTES = 2 * 1024 * 1024;
 export const DEFAULT_MAX_BATCH_RECORDS = 500;
 /** How long `onRevoked` (plus the drain before it) may take by default. */
 export const DEFAULT_REBALANCE_TIMEOUT_MS = 30_000;
+/** How long a partition consumer's `close()` waits for its in-flight `onBatch` by default (as long as a group member's). */
+export const DEFAULT_CLOSE_TIMEOUT_MS = DEFAULT_REBALANCE_TIMEOUT_MS;
 
 const MAX_PARTITIONS = 10_000;
 const MAX_TIMER_MS = 2_147_483_647;
@@ -83,6 +85,7 @@ export interface ResolvedPartitionConsumerOptions {
   readonly maxBatchRecords: number;
   readonly clientId: string;
   readonly logger: Logger;
+  readonly closeTimeoutMs: number;
 }
 
 const BROKER_KEYS = ['maxRecordBytes', 'autoCreateTopics', 'defaultPartitions'] as const;
@@ -174,7 +177,7 @@ export function resolvePartitionConsumerOptions(
 ): ResolvedPartitionConsumerOptions {
   requireObject('memory partition consumer', options);
   const check = new ConfigCheck('memory partition consumer');
-  rejectUnknownKeys(check, options, ['topic', 'partition', 'from', 'maxBatchRecords', 'clientId', 'logger']);
+  rejectUnknownKeys(check, options, ['topic', 'partition', 'from', 'maxBatchRecords', 'clientId', 'logger', 'closeTimeoutMs']);
   check.nonEmptyString(options.topic, 'topic');
   check.integer(options.partition, 'partition', 0);
   const from: unknown = options.from;
@@ -184,6 +187,8 @@ export function resolvePartitionConsumerOptions(
     `must be a non-negative integer offset, "earliest" or "latest" (got ${JSON.stringify(from) ?? 'undefined'})`,
   );
   check.integer(options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS, 'maxBatchRecords', 1, 1_000_000);
+  // Same range as a group member's rebalanceTimeoutMs, which bounds its close the same way.
+  check.integer(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, 'closeTimeoutMs', 1, MAX_TIMER_MS);
   checkClientId(check, options.clientId);
   checkLogger(check, options.logger, 'logger');
   check.throwIfInvalid();
@@ -195,6 +200,7 @@ export function resolvePartitionConsumerOptions(
     maxBatchRecords: options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS,
     clientId,
     logger: options.logger ?? parentLogger.child({ clientId, topic: options.topic, partition: options.partition }),
+    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
   });
 }
 

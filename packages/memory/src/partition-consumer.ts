@@ -13,6 +13,11 @@ type State = 'new' | 'running' | 'closing' | 'closed';
  * past the end of the log (a seek or `from` beyond the high watermark) resets
  * like Kafka's auto.offset.reset: to the end for `from: 'latest'`, otherwise
  * to the start.
+ *
+ * `close()` aborts the batch signal and waits for the in-flight `onBatch` at
+ * most `closeTimeoutMs` (as a group member's close waits at most
+ * `rebalanceTimeoutMs`); an `onBatch` it gave up on is ignored from then on.
+ * A partition consumer commits nothing, so nothing is committed for it.
  */
 export class MemoryPartitionConsumer implements PartitionConsumer, FetcherHost {
   readonly topic: string;
@@ -27,6 +32,8 @@ export class MemoryPartitionConsumer implements PartitionConsumer, FetcherHost {
   #pendingSeek: number | undefined;
   #pendingPause = false;
   #closing: Promise<void> | undefined;
+  /** close() stopped waiting for the in-flight onBatch: what it does later is ignored. */
+  #abandoned = false;
 
   constructor(engine: BrokerEngine, options: ResolvedPartitionConsumerOptions, onClosed: () => void) {
     this.#engine = engine;
@@ -82,7 +89,11 @@ export class MemoryPartitionConsumer implements PartitionConsumer, FetcherHost {
     return this.#pendingSeek ?? this.#resolveFrom();
   }
 
-  /** Aborts the batch signal, stops delivering and waits for the in-flight onBatch (not bounded: do not await it inside onBatch). */
+  /**
+   * Aborts the batch signal, stops delivering and waits for the in-flight
+   * onBatch, at most closeTimeoutMs. Do not await close() inside onBatch: it
+   * waits for that very batch (until the timeout).
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -93,10 +104,34 @@ export class MemoryPartitionConsumer implements PartitionConsumer, FetcherHost {
     const fetcher = this.#fetcher;
     if (fetcher !== undefined) {
       fetcher.stop();
-      await fetcher.idle();
+      if (fetcher.inFlight) await this.#awaitInFlight(fetcher);
     }
     this.#state = 'closed';
     this.#onClosed();
+  }
+
+  /** Waits for the in-flight onBatch at most closeTimeoutMs; gives up on it (with a warning) after that. */
+  async #awaitInFlight(fetcher: PartitionFetcher): Promise<void> {
+    const timeoutMs = this.#options.closeTimeoutMs;
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      fetcher.idle().then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+        // A safety bound only: it never holds the process open.
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    if (settled) return;
+    this.#abandoned = true;
+    const waitedMs = Date.now() - started;
+    this.#options.logger.warn(
+      { topic: this.topic, partition: this.partition, waitedMs, closeTimeoutMs: timeoutMs },
+      `close(): the in-flight onBatch of ${this.topic}/${this.partition} did not settle after ${waitedMs} ms ` +
+        `(closeTimeoutMs ${timeoutMs}); closing without it — whatever it does later is ignored`,
+    );
   }
 
   // --- FetcherHost ---
@@ -106,6 +141,13 @@ export class MemoryPartitionConsumer implements PartitionConsumer, FetcherHost {
   }
 
   batchFailed(_fetcher: PartitionFetcher, error: unknown, batch: RecordBatch): void {
+    if (this.#abandoned) {
+      this.#options.logger.warn(
+        { err: error, topic: this.topic, partition: this.partition },
+        `onBatch of ${this.topic}/${this.partition} rejected after close() stopped waiting for it: ignored`,
+      );
+      return;
+    }
     reportError(this.#options.logger, this.#handlers, batchError(error, batch));
     void this.close();
   }

@@ -1,5 +1,6 @@
 import { ConfigError, type GroupConsumerOptions, type Logger, type PartitionConsumerOptions } from '@tributary/core';
 import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_MAX_BATCH_RECORDS,
   DEFAULT_MAX_RECORD_BYTES,
   DEFAULT_REBALANCE_TIMEOUT_MS,
@@ -26,6 +27,7 @@ describe('memory() options', () => {
     expect(DEFAULT_MAX_RECORD_BYTES).toBe(2 * 1024 * 1024);
     expect(DEFAULT_MAX_BATCH_RECORDS).toBe(500);
     expect(DEFAULT_REBALANCE_TIMEOUT_MS).toBe(30_000);
+    expect(DEFAULT_CLOSE_TIMEOUT_MS).toBe(30_000);
     const broker = new MemoryBroker();
     expect({ ...broker }).toEqual({ maxRecordBytes: DEFAULT_MAX_RECORD_BYTES, autoCreateTopics: false, defaultPartitions: 1 });
   });
@@ -102,9 +104,9 @@ describe('component options', () => {
 
   it('partition consumer: every bad field at once', () => {
     const err = configError(() =>
-      transport.partitionConsumer({ topic: '', partition: -1, from: 'newest', maxBatchRecords: 2_000_000 } as unknown as PartitionConsumerOptions),
+      transport.partitionConsumer({ topic: '', partition: -1, from: 'newest', maxBatchRecords: 2_000_000, closeTimeoutMs: 0 } as unknown as PartitionConsumerOptions),
     );
-    expect(fields(err)).toEqual(['topic', 'partition', 'from', 'maxBatchRecords']);
+    expect(fields(err)).toEqual(['topic', 'partition', 'from', 'maxBatchRecords', 'closeTimeoutMs']);
   });
 
   it('producer: unknown keys and a bad logger', () => {

@@ -1,4 +1,4 @@
-import type { Message, PartitionConsumer, PartitionConsumerOptions, RecordBatch, TributaryError } from '@tributary/core';
+import type { Logger, Message, PartitionConsumer, PartitionConsumerOptions, RecordBatch, TributaryError } from '@tributary/core';
 import { memory, type MemoryTransport } from '@tributary/memory';
 import { deferred, settle, thrownBy, unique, waitFor } from './support/async';
 
@@ -181,6 +181,41 @@ describe('MemoryPartitionConsumer', () => {
     expect(c.received).toHaveLength(1);
     await expect(c.run()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
     expect(thrownBy(() => c.consumer.pause())).toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
+  it('close gives up on a batch that never settles after closeTimeoutMs, warns naming the partition and the wait, and ignores its late failure', async () => {
+    const warned: { fields: Record<string, unknown>; message: string }[] = [];
+    const ignore = (): void => undefined;
+    const logger: Logger = {
+      trace: ignore,
+      debug: ignore,
+      info: ignore,
+      error: ignore,
+      warn: (objOrMsg: object | string, msg?: string) =>
+        void warned.push(typeof objOrMsg === 'string' ? { fields: {}, message: objOrMsg } : { fields: { ...objOrMsg }, message: msg ?? '' }),
+      child: () => logger,
+    };
+    await produce(0, 2);
+    const never = deferred();
+    const closeTimeoutMs = 50;
+    const c = start({ from: 'earliest', maxBatchRecords: 1, closeTimeoutMs, logger }, () => never.promise);
+    await c.run();
+    await waitFor(() => c.consumer.position() === 1, 'a batch in flight');
+    const started = Date.now();
+    await c.consumer.close();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(closeTimeoutMs - 5);
+    const gaveUp = warned.find((w) => w.message.includes('did not settle'));
+    expect(gaveUp?.message).toContain(`${topic}/0`);
+    expect(gaveUp?.fields).toMatchObject({ topic, partition: 0, closeTimeoutMs });
+    expect(gaveUp?.fields.waitedMs).toBeGreaterThanOrEqual(closeTimeoutMs - 5);
+
+    never.reject(new Error('failed after close()'));
+    await settle();
+    expect(warned.some((w) => w.message.includes('rejected after close()'))).toBe(true);
+    expect(c.errors).toEqual([]);
+    expect(c.received).toEqual([]);
+    expect(c.consumer.position()).toBe(1);
+    await expect(c.run()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
   });
 
   it('rejects run twice with ERR_STATE', async () => {

@@ -1,8 +1,9 @@
 /// <reference types="jest" />
 /**
  * Lifecycle conformance: close is idempotent and safe to call concurrently,
- * waits for in-flight work, the transport closes what it created, and a
- * persistent transport keeps records and commits across instances.
+ * waits for in-flight work (a partition consumer at most closeTimeoutMs),
+ * the transport closes what it created, and a persistent transport keeps
+ * records and commits across instances.
  */
 import type { RecordBatch } from '@tributary/core';
 import type { ConsumerRecorder } from '../consumer-recorder';
@@ -125,6 +126,50 @@ export const lifecycleTests: readonly ConformanceTest[] = [
         }
       } finally {
         release.resolve();
+      }
+    },
+  }),
+
+  defineTest({
+    id: 'partition-consumer-close-timeout',
+    title: "a partition consumer's close() waits closeTimeoutMs for an onBatch that never settles, then resolves; what that onBatch does later is ignored",
+    requires: ['partitionConsumer'],
+    run: async (ctx) => {
+      const topic = await ctx.createTopic(1);
+      await ctx.produce(topic, 3, { partition: () => 0 });
+      // Short, so the test stays fast; a transport that ignores it (30 s default) misses the deadline below.
+      const closeTimeoutMs = 1_000;
+      const never = deferred();
+      try {
+        const log: string[] = [];
+        const pc = ctx.partitionConsumer({ topic, partition: 0, from: 'earliest', closeTimeoutMs });
+        const recorder = ctx.recorder({
+          label: 'partition consumer',
+          // Ignores its signal and settles only when the test settles it, after close().
+          onBatch: async (batch) => {
+            log.push('batch-start');
+            batch.signal?.addEventListener('abort', () => log.push(`aborted ${codeOf(batch.signal?.reason)}`), { once: true });
+            await never.promise;
+          },
+        });
+        await pc.run(recorder.handlers);
+        await ctx.waitFor(() => log.includes('batch-start'), "the partition consumer's first batch to be in flight");
+        const started = Date.now();
+        // closeTimeoutMs, then disconnecting (given the delivery budget): without a bound, close() never resolves.
+        await withTimeout(pc.close(), closeTimeoutMs + ctx.waitMs, 'partition consumer close() with an onBatch that never settles');
+        const waited = Date.now() - started;
+        expect(log).toEqual(['batch-start', 'aborted ERR_ABORTED']);
+        // It did wait for the batch first (timers may fire a millisecond early).
+        expect(waited).toBeGreaterThanOrEqual(closeTimeoutMs - 20);
+
+        // The abandoned onBatch fails late: no onError, no further batch, the consumer stays closed.
+        never.reject(new Error('the abandoned onBatch failed after close()'));
+        await ctx.yieldTurns();
+        expect(recorder.errors.map((e) => `${e.code} ${e.message}`)).toEqual([]);
+        expect(log).toEqual(['batch-start', 'aborted ERR_ABORTED']);
+        expect(await codeOfFailure(() => pc.run(recorder.handlers))).toBe('ERR_CLOSED');
+      } finally {
+        never.resolve();
       }
     },
   }),
