@@ -15,7 +15,13 @@ export interface ConsumerControl {
 
 /** Passed to every handler call. */
 export interface HandlerContext {
-  /** Aborted when the consumer stops and the drain deadline passes: long work should give up. */
+  /**
+   * Aborted when the drain of this work must end: when the consumer stops
+   * and its drain ends (the deadline, drainTimeoutMs or stop()'s timeoutMs,
+   * or stop()'s signal), or drainTimeoutMs after the revocation of the
+   * record's partition began. Long work should give up; what it did not
+   * finish is not committed.
+   */
   readonly signal: AbortSignal;
   /**
    * Aborted as soon as the consumer begins to stop (before `signal`), or as

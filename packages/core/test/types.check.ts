@@ -104,3 +104,18 @@ export async function publishOptionsAndBatchAdaptersAreTyped(): Promise<void> {
   const bad = eventBatchHandler((batch) => batch.map(() => 'ack'));
   void [events, values, bad];
 }
+
+/** Types the stop budget and the failure metrics. */
+export async function stopBudgetAndMetricsAreTyped(): Promise<void> {
+  const consumer = createConsumer({} as Transport, { groupId: 'g', topics: ['t'] });
+  await consumer.stop(); // the original signature
+  await consumer.stop({ timeoutMs: 5_000, signal: AbortSignal.timeout(8_000) });
+  // @ts-expect-error timeoutMs is a number of ms
+  await consumer.stop({ timeoutMs: '5s' });
+  await createBus({ transport: {} as Transport, source: 's' }).shutdown({ timeoutMs: 1_000 });
+  const metrics = consumer.metrics();
+  assertType<Equal<typeof metrics.decodeErrors, number>>();
+  assertType<Equal<typeof metrics.failuresByCode, Readonly<Record<string, number>>>>();
+  // @ts-expect-error a metrics snapshot is read-only
+  metrics.failuresByCode['TypeError'] = 0;
+}

@@ -6,6 +6,8 @@ import type { MessageHandler } from '../handler';
 import type { IdFactory } from '../ids';
 import { silentLogger, type Logger } from '../logger';
 import type { PublishOptions } from '../publisher';
+import { stopOptionsError } from '../runtime/consumer';
+import type { StopOptions } from '../runtime/types';
 import type { SendResult, Transport, TransportProducer } from '../transport';
 import { createPublisher, type BusEvent, type Publisher } from './publisher';
 import type { ReadTask } from './read-task';
@@ -61,7 +63,14 @@ export interface Bus {
   subscribeEvent(eventType: string, handler: MessageHandler): ReadTask;
   subscribeEventSafe(eventType: string, handler: MessageHandler): SubscribeResult;
   start(): Promise<void>;
-  shutdown(): Promise<void>;
+  /**
+   * Drains every subscriber (see SubscriberScheduler.shutdown: `options`
+   * bounds the drain, `timeoutMs` instead of drainTimeoutMs, `signal` ends it
+   * at once), then closes the producer the bus created. Idempotent; a later
+   * call with options can shorten a drain in progress. Invalid options reject
+   * with a ConfigError naming each bad field, and the bus stays open.
+   */
+  shutdown(options?: StopOptions): Promise<void>;
   wait(): Promise<void>;
   isRunning(): boolean;
   metrics(): WorkerMetrics[];
@@ -137,8 +146,12 @@ class TransportBus implements Bus {
     return this.scheduler.start();
   }
 
-  shutdown(): Promise<void> {
-    this.#shutdown ??= this.#close();
+  shutdown(options?: StopOptions): Promise<void> {
+    const invalid = stopOptionsError(options, 'Bus.shutdown');
+    if (invalid) return Promise.reject(invalid);
+    if (this.#shutdown === undefined) this.#shutdown = this.#close(options);
+    // Shortens the subscribers' drain in progress; #close awaits (and reports) that same shutdown.
+    else if (options?.timeoutMs !== undefined || options?.signal !== undefined) this.scheduler.shutdown(options).catch(() => undefined);
     return this.#shutdown;
   }
 
@@ -154,9 +167,9 @@ class TransportBus implements Bus {
     return this.scheduler.metrics();
   }
 
-  async #close(): Promise<void> {
+  async #close(options: StopOptions | undefined): Promise<void> {
     try {
-      await this.scheduler.shutdown();
+      await this.scheduler.shutdown(options);
     } finally {
       if (this.#ownsProducer) await this.#producer.close();
     }

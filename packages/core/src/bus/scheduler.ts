@@ -1,9 +1,10 @@
+import { setMaxListeners } from 'node:events';
 import { ConfigCheck } from '../config';
 import { TributaryError, isTributaryError } from '../errors';
 import type { MessageHandler } from '../handler';
 import { silentLogger, type Logger } from '../logger';
-import { createConsumer } from '../runtime/consumer';
-import type { Consumer, ConsumerMetrics, ConsumerOptions } from '../runtime/types';
+import { createConsumer, stopOptionsError } from '../runtime/consumer';
+import type { Consumer, ConsumerMetrics, ConsumerOptions, StopOptions } from '../runtime/types';
 import type { Transport } from '../transport';
 import { SchedulerReadTask, type ReadTask } from './read-task';
 import { createEventRegistry, type EventRegistry } from './registry';
@@ -80,9 +81,16 @@ export interface SubscriberScheduler {
   /**
    * Stops every worker and resolves when all of them drained (in-flight
    * records finish, bounded by each worker's drainTimeoutMs, and are
-   * committed). Idempotent; also valid before `start()`.
+   * committed). Idempotent (every call returns the same promise); also valid
+   * before `start()`.
+   *
+   * `options` is the budget of every worker's `Consumer.stop(options)`:
+   * `timeoutMs` instead of their drainTimeoutMs, `signal` to end every
+   * drain at once. A later call with options can shorten a shutdown in
+   * progress, never lengthen it. Invalid options reject with a ConfigError
+   * naming each bad field, and nothing is stopped.
    */
-  shutdown(): Promise<void>;
+  shutdown(options?: StopOptions): Promise<void>;
   /** Resolves when every started worker has stopped; rejects with the first fatal worker error. */
   wait(): Promise<void>;
   isRunning(): boolean;
@@ -184,8 +192,18 @@ class WorkerScheduler implements SubscriberScheduler {
     this.#logger.info({ workers: workers.length }, 'subscriber scheduler started');
   }
 
-  shutdown(): Promise<void> {
-    this.#shutdown ??= this.#stopAll();
+  shutdown(options?: StopOptions): Promise<void> {
+    const invalid = stopOptionsError(options, 'SubscriberScheduler.shutdown');
+    if (invalid) return Promise.reject(invalid);
+    const budget = options ?? {};
+    const forwarded = this.#forward(budget);
+    if (this.#shutdown === undefined) {
+      this.#shutdown = this.#stopAll(forwarded.options);
+    } else if (budget.timeoutMs !== undefined || budget.signal !== undefined) {
+      // Shortens the drains in progress; each worker's stop() returns the promise #stopAll awaits.
+      for (const w of this.#workers) void w.consumer.stop(forwarded.options);
+    }
+    void this.#shutdown.then(forwarded.release, forwarded.release);
     return this.#shutdown;
   }
 
@@ -199,10 +217,31 @@ class WorkerScheduler implements SubscriberScheduler {
     return this.#workers.map((w) => ({ task: w.task, groupId: w.consumer.groupId, metrics: w.consumer.metrics() }));
   }
 
-  async #stopAll(): Promise<void> {
+  async #stopAll(options: StopOptions): Promise<void> {
     this.#state = 'closed';
-    await Promise.all(this.#workers.map((w) => w.consumer.stop()));
+    await Promise.all(this.#workers.map((w) => w.consumer.stop(options)));
     this.#logger.info({ workers: this.#workers.length }, 'subscriber scheduler shut down');
+  }
+
+  /**
+   * The caller's signal is followed through one signal of the scheduler's
+   * own: every worker listens on that one, so a caller's signal gets one
+   * listener however many workers there are (no MaxListenersExceeded
+   * warning), removed by `release` once the shutdown is over.
+   */
+  #forward(budget: StopOptions): { readonly options: StopOptions; readonly release: () => void } {
+    const signal = budget.signal;
+    if (signal === undefined) return { options: budget, release: () => undefined };
+    const ours = new AbortController();
+    setMaxListeners(0, ours.signal);
+    const options: StopOptions = { ...budget, signal: ours.signal };
+    if (signal.aborted) {
+      ours.abort(signal.reason);
+      return { options, release: () => undefined };
+    }
+    const onAbort = (): void => ours.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return { options, release: () => signal.removeEventListener('abort', onAbort) };
   }
 
   #add(topic: string, eventType: string | undefined, handler: MessageHandler): ReadTask {

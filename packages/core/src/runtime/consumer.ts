@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { Backoff, sleep, type BackoffOptions } from '../backoff';
 import { ConfigCheck, freezeOptions } from '../config';
-import { RetriesExhaustedError, TributaryError, errorMessage, isPermanentError, isTributaryError } from '../errors';
+import { ConfigError, ErrorCodes, RetriesExhaustedError, TributaryError, causeChain, errorMessage, isPermanentError, isTributaryError } from '../errors';
 import type { BatchHandler, ConsumerControl, HandlerContext, MessageHandler, RecordOutcome } from '../handler';
 import { silentLogger, type Logger } from '../logger';
 import { partitionKey, type Message, type TopicPartition, type TopicPartitionOffset } from '../message';
@@ -9,7 +9,7 @@ import type { GroupConsumer, RecordBatch, Transport, TransportProducer } from '.
 import { deadLetterRecord, defaultDeadLetterTopic } from './dead-letter';
 import { OffsetTracker } from './offset-tracker';
 import { SlidingWindowLimit } from './sliding-window-limit';
-import type { Consumer, ConsumerMetrics, ConsumerOptions, DeadLetterRateLimit, StallInfo } from './types';
+import type { Consumer, ConsumerMetrics, ConsumerOptions, DeadLetterRateLimit, StallInfo, StopOptions } from './types';
 
 /**
  * Defaults of seed 000: batches of 500 records or 20 ms; 3 retries from 1 s to
@@ -28,6 +28,73 @@ export const CONSUMER_DEFAULTS = Object.freeze({
 
 /** After the drain deadline aborts handlers, how long stop() still waits for them. */
 const STOP_GRACE_MS = 1_000;
+
+/** Longest drain a consumer option or a stop() call may ask for. */
+const MAX_DRAIN_MS = 3_600_000;
+
+/**
+ * Codes of a record that cannot be read, whatever handler reads it: what the
+ * adapters (jsonHandler, eventHandler and their batch forms) fail with.
+ */
+const DECODE_ERROR_CODES: ReadonlySet<string> = new Set(['ERR_DECODE', 'ERR_VALIDATION', 'ERR_EMPTY_MESSAGE']);
+
+/** Keys of metrics().failuresByCode besides Tributary's error codes; past it, new keys count under 'other'. */
+const MAX_FAILURE_KEYS = 100;
+const MAX_FAILURE_KEY_LENGTH = 100;
+
+/** The key an error counts under in metrics().failuresByCode (see ConsumerMetrics). */
+function failureKey(err: unknown): string {
+  if (isTributaryError(err) && typeof err.code === 'string') return err.code;
+  if (err === null) return 'null';
+  if (typeof err !== 'object' && typeof err !== 'function') return typeof err;
+  try {
+    // A Proxy or a hostile getter may throw: a metric must never fail the record's handling.
+    const name: unknown = (err as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' && name.length > 0 ? name.slice(0, MAX_FAILURE_KEY_LENGTH) : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function isDecodeError(err: unknown): boolean {
+  return causeChain(err).some((e) => isTributaryError(e) && DECODE_ERROR_CODES.has(e.code));
+}
+
+/** True for an AbortSignal, also one from another realm (duck-typed). */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  const s = value as Partial<AbortSignal> | null;
+  return typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
+}
+
+/**
+ * Checks the options of one stop() call (also `SubscriberScheduler.shutdown`
+ * and `Bus.shutdown`, named by `component`): undefined when valid, else one
+ * ConfigError naming every bad field — for the caller to reject with, since
+ * those methods return a promise and change nothing when it is invalid.
+ */
+export function stopOptionsError(options: unknown, component: string): ConfigError | undefined {
+  if (options === undefined) return undefined;
+  const check = new ConfigCheck(component);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    check.problem('options', 'must be { timeoutMs?, signal? } or undefined');
+  } else {
+    const { timeoutMs, signal } = options as Record<string, unknown>;
+    if (timeoutMs !== undefined) check.integer(timeoutMs, 'timeoutMs', 0, MAX_DRAIN_MS);
+    check.check(signal === undefined || isAbortSignal(signal), 'signal', 'must be an AbortSignal');
+  }
+  return check.problems.length > 0 ? new ConfigError(component, check.problems) : undefined;
+}
+
+/** Settles once `signal` aborts; `cancel` removes the listener when something else settled first. */
+function abortedPromise(signal: AbortSignal): { readonly promise: Promise<void>; cancel(): void } {
+  if (signal.aborted) return { promise: Promise.resolve(), cancel: () => undefined };
+  let onAbort!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return { promise, cancel: () => signal.removeEventListener('abort', onAbort) };
+}
 
 /** The stall watchdog's tick: a quarter of the threshold, within [10 ms, 1 s] — a stall is reported at most that late. */
 function stallTickMs(stallWarningMs: number): number {
@@ -65,7 +132,7 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
   check.integer(maxRecords, 'batch.maxRecords', 1, 1_000_000);
   check.integer(maxWaitMs, 'batch.maxWaitMs', 0, 3_600_000);
   const drainTimeoutMs = opts.drainTimeoutMs ?? CONSUMER_DEFAULTS.drainTimeoutMs;
-  check.integer(drainTimeoutMs, 'drainTimeoutMs', 0, 3_600_000);
+  check.integer(drainTimeoutMs, 'drainTimeoutMs', 0, MAX_DRAIN_MS);
   check.fn(opts.onError, 'onError');
   const stallWarningMs = opts.stallWarningMs === false ? 0 : (opts.stallWarningMs ?? CONSUMER_DEFAULTS.stallWarningMs);
   check.check(
@@ -141,6 +208,14 @@ interface PartitionState {
    * handler sees it as `ctx.stopping`. One per assignment.
    */
   readonly stopping: AbortController;
+  /**
+   * The partition's handlers' `ctx.signal`: aborted when the drain of the
+   * partition must end — drainTimeoutMs after its revocation began, or when
+   * stop()'s drain ends (its deadline or its signal). One per assignment.
+   */
+  readonly abort: AbortController;
+  /** Ends the drain of a revocation that began while the consumer ran (see `abort`). */
+  revokeTimer: NodeJS.Timeout | undefined;
   /** The transport's batch signal this partition follows, and how to stop following it. */
   followed: AbortSignal | undefined;
   unfollow: (() => void) | undefined;
@@ -187,11 +262,31 @@ export function createConsumer(transport: Transport, options: ConsumerOptions): 
   return new RuntimeConsumer(transport, resolveOptions(options));
 }
 
+/**
+ * The drain of one stop: ends at its deadline (the first call's timeoutMs or
+ * drainTimeoutMs, shortened by later calls) or when a caller's signal aborts.
+ */
+interface Drain {
+  /** Monotonic ms. */
+  deadlineAt: number;
+  timer: NodeJS.Timeout | undefined;
+  /** Removes the listeners on callers' signals. */
+  readonly cleanups: (() => void)[];
+  /** Why the drain ended before the work did; undefined while it runs. */
+  reason: TributaryError | undefined;
+  /** Ends it (the first call wins). */
+  readonly end: (reason: TributaryError) => void;
+}
+
 class RuntimeConsumer implements Consumer {
   readonly #transport: Transport;
   readonly #opts: ResolvedOptions;
   readonly #partitions = new Map<string, PartitionState>();
-  /** Aborted when the drain deadline passes: handlers should give up. */
+  /**
+   * Aborted when stop()'s drain ends (deadline or signal), and with it every
+   * partition's `abort` (handlers' ctx.signal): handlers should give up.
+   * Partitions assigned after that start aborted.
+   */
   readonly #abort = new AbortController();
   /**
    * Aborted as soon as stop begins, and with it every partition's `stopping`
@@ -204,7 +299,10 @@ class RuntimeConsumer implements Consumer {
   #mode: Mode | undefined;
   #state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   #fatal: unknown;
+  /** Set by the first fatal error: later ones are logged, not reported again. */
+  #failed = false;
   #stopPromise: Promise<void> | undefined;
+  #drain: Drain | undefined;
   #stopped!: () => void;
   readonly #stoppedPromise: Promise<void>;
   #dlqProducer: TransportProducer | undefined;
@@ -223,7 +321,11 @@ class RuntimeConsumer implements Consumer {
     totalLatencyMs: 0,
     lastProcessedAt: undefined as number | undefined,
     stalls: 0,
+    decodeErrors: 0,
   };
+  /** metrics().failuresByCode; its keys besides error codes are bounded by MAX_FAILURE_KEYS. */
+  readonly #failuresByCode = new Map<string, number>();
+  #otherFailureKeys = 0;
 
   constructor(transport: Transport, opts: ResolvedOptions) {
     this.#transport = transport;
@@ -261,7 +363,7 @@ class RuntimeConsumer implements Consumer {
   }
 
   metrics(): ConsumerMetrics {
-    return { ...this.#metrics };
+    return Object.freeze({ ...this.#metrics, failuresByCode: Object.freeze(Object.fromEntries(this.#failuresByCode)) });
   }
 
   async wait(): Promise<void> {
@@ -316,12 +418,16 @@ class RuntimeConsumer implements Consumer {
     this.#opts.logger.info({ groupId: this.#opts.groupId, topics: this.#opts.topics }, 'consumer started');
   }
 
-  stop(): Promise<void> {
-    this.#stopPromise ??= this.#doStop();
+  stop(options?: StopOptions): Promise<void> {
+    const invalid = stopOptionsError(options, 'consumer.stop');
+    if (invalid) return Promise.reject(invalid);
+    const budget = options ?? {};
+    if (this.#stopPromise === undefined) this.#stopPromise = this.#doStop(budget);
+    else this.#tightenDrain(budget, false);
     return this.#stopPromise;
   }
 
-  async #doStop(): Promise<void> {
+  async #doStop(budget: StopOptions): Promise<void> {
     if (this.#state === 'idle') {
       this.#state = 'stopped';
       this.#stopped();
@@ -330,10 +436,26 @@ class RuntimeConsumer implements Consumer {
     this.#state = 'stopping';
     this.#stopping.abort();
     for (const p of this.#partitions.values()) p.stopping.abort(this.#stopping.signal.reason);
+    // Opened before the first await, so a concurrent stop(options) can shorten it.
+    const drainEnded = new Promise<false>((resolve) => {
+      const drain: Drain = {
+        deadlineAt: Number.POSITIVE_INFINITY,
+        timer: undefined,
+        cleanups: [],
+        reason: undefined,
+        end: (reason) => {
+          if (drain.reason !== undefined) return;
+          drain.reason = reason;
+          resolve(false);
+        },
+      };
+      this.#drain = drain;
+    });
+    this.#tightenDrain(budget, true);
     const group = this.#group;
     // The transport's close awaits in-flight batches and calls onRevoked for
     // every owned partition, where the drain and final commit happen. Bound it:
-    // at the drain deadline handlers are aborted through ctx.signal, and after
+    // when the drain ends handlers are aborted through ctx.signal, and after
     // a short grace stop() returns even if a handler ignores the signal.
     const closing = (group ? group.close() : Promise.resolve()).then(
       () => true,
@@ -342,18 +464,23 @@ class RuntimeConsumer implements Consumer {
         return true;
       },
     );
-    let timer: NodeJS.Timeout | undefined;
-    const after = (ms: number): Promise<false> => new Promise((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-    let closed = await Promise.race([closing, after(this.#opts.drainTimeoutMs)]);
-    clearTimeout(timer);
+    let closed = await Promise.race([closing, drainEnded]);
+    const drain = this.#drain as Drain;
+    this.#closeDrain();
     if (!closed) {
-      this.#abort.abort(new TributaryError('ERR_TIMEOUT', `consumer ${this.#opts.groupId} did not drain within ${this.#opts.drainTimeoutMs} ms`));
-      this.#opts.logger.warn({ groupId: this.#opts.groupId, drainTimeoutMs: this.#opts.drainTimeoutMs }, 'drain timed out; handlers aborted');
-      closed = await Promise.race([closing, after(STOP_GRACE_MS)]);
+      const reason = drain.reason as TributaryError;
+      this.#abortHandlers(reason);
+      this.#opts.logger.warn({ groupId: this.#opts.groupId, reason: reason.message }, `${reason.message}; handlers aborted`);
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_GRACE_MS)));
+      closed = await Promise.race([closing, grace]);
       clearTimeout(timer);
       if (!closed) this.#opts.logger.error({ groupId: this.#opts.groupId }, 'a handler ignored its abort signal; stop() returns without the final commit');
     }
-    for (const p of this.#partitions.values()) clearTimeout(p.timer);
+    for (const p of this.#partitions.values()) {
+      clearTimeout(p.timer);
+      clearTimeout(p.revokeTimer);
+    }
     // Cleared after the drain, so work stuck while draining is still reported.
     clearInterval(this.#watchdog);
     this.#watchdog = undefined;
@@ -365,17 +492,88 @@ class RuntimeConsumer implements Consumer {
     this.#stopped();
   }
 
-  /** Stops the consumer because of `error`; `wait()` rejects with it. */
+  /**
+   * Applies one stop() call's budget to the drain in progress: its deadline
+   * (timeoutMs, or drainTimeoutMs for the first call) when earlier than the
+   * current one, and its signal. A call without options changes nothing.
+   */
+  #tightenDrain(budget: StopOptions, first: boolean): void {
+    const drain = this.#drain;
+    if (drain === undefined || drain.reason !== undefined || this.#state !== 'stopping') return;
+    const timeoutMs = budget.timeoutMs ?? (first ? this.#opts.drainTimeoutMs : undefined);
+    const deadlineAt = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
+    if (timeoutMs !== undefined && deadlineAt < drain.deadlineAt) {
+      clearTimeout(drain.timer);
+      drain.deadlineAt = deadlineAt;
+      drain.timer = setTimeout(
+        () => drain.end(new TributaryError('ERR_TIMEOUT', `consumer ${this.#opts.groupId} did not drain within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    }
+    const signal = budget.signal;
+    if (signal === undefined) return;
+    const onAbort = (): void =>
+      drain.end(
+        new TributaryError('ERR_ABORTED', `consumer ${this.#opts.groupId}: stop() was aborted through its signal before the drain ended`, {
+          cause: signal.reason,
+        }),
+      );
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    drain.cleanups.push(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  /** The drain is over (work done or budget spent): no timer, no listener on a caller's signal outlives it. */
+  #closeDrain(): void {
+    const drain = this.#drain;
+    if (drain === undefined) return;
+    clearTimeout(drain.timer);
+    for (const cleanup of drain.cleanups.splice(0)) cleanup();
+    // Later stop(options) calls have nothing left to shorten.
+    drain.reason ??= new TributaryError('ERR_CLOSED', `consumer ${this.#opts.groupId} has drained`);
+  }
+
+  /** stop()'s drain ended: every handler's ctx.signal aborts, also of partitions assigned later. */
+  #abortHandlers(reason: TributaryError): void {
+    this.#abort.abort(reason);
+    for (const p of this.#partitions.values()) p.abort.abort(reason);
+  }
+
+  /**
+   * Stops the consumer because of `error`; `wait()` rejects with it. Only the
+   * first fatal error is reported (log at error, onError): when several
+   * partitions fail at once, the others are logged at warn.
+   */
   #fail(error: unknown): void {
+    if (this.#failed) {
+      this.#opts.logger.warn(
+        { err: error, groupId: this.#opts.groupId },
+        `further fatal error while the consumer stops (not reported again): ${errorMessage(error)}`,
+      );
+      return;
+    }
+    this.#failed = true;
     if (this.#fatal === undefined) this.#fatal = error;
     this.#opts.logger.error({ err: error, groupId: this.#opts.groupId }, 'consumer stopping on error');
-    this.#opts.onError?.(error);
+    this.#report(error);
     void this.stop();
+  }
+
+  /** Calls onError; a throwing callback must not break the partition's processing or a commit. */
+  #report(error: unknown): void {
+    try {
+      this.#opts.onError?.(error);
+    } catch (err) {
+      this.#opts.logger.error({ err, groupId: this.#opts.groupId }, 'onError threw; ignored');
+    }
   }
 
   #onTransportError(error: TributaryError): void {
     this.#opts.logger.warn({ err: error }, 'transport error');
-    this.#opts.onError?.(error);
+    this.#report(error);
   }
 
   #onAssigned(partitions: readonly TopicPartition[]): void {
@@ -389,9 +587,12 @@ class RuntimeConsumer implements Consumer {
       if (existing && !(existing.stopping.signal.aborted && this.#state === 'running')) continue;
       existing?.unfollow?.();
       const stopping = new AbortController();
-      // The partition's handler and its middleware waits listen on it.
+      const abort = new AbortController();
+      // The partition's handler and its middleware waits listen on them.
       setMaxListeners(0, stopping.signal);
+      setMaxListeners(0, abort.signal);
       if (this.#state !== 'running') stopping.abort(this.#stopping.signal.reason);
+      if (this.#abort.signal.aborted) abort.abort(this.#abort.signal.reason);
       this.#partitions.set(key, {
         tp,
         tracker: new OffsetTracker(),
@@ -400,6 +601,8 @@ class RuntimeConsumer implements Consumer {
         processing: Promise.resolve(),
         revoked: false,
         stopping,
+        abort,
+        revokeTimer: undefined,
         followed: undefined,
         unfollow: undefined,
         committed: undefined,
@@ -416,24 +619,58 @@ class RuntimeConsumer implements Consumer {
       if (!p) continue;
       p.revoked = true;
       // For a transport without batch signals this is where the revocation is learnt.
-      p.stopping.abort(new TributaryError('ERR_ABORTED', `${tp.topic}/${tp.partition}: the partition is being revoked`));
+      this.#beginRevocation(p, new TributaryError('ERR_ABORTED', `${tp.topic}/${tp.partition}: the partition is being revoked`));
       clearTimeout(p.timer);
       p.timer = undefined;
       p.buffer = [];
       states.push(p);
     }
-    // Let in-flight handler calls finish (bounded), then commit what they completed.
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#opts.drainTimeoutMs);
-    });
-    await Promise.race([Promise.all(states.map((p) => p.processing)), bound]);
-    clearTimeout(timer);
+    // Let in-flight handler calls finish until the partition's drain ends —
+    // drainTimeoutMs after its revocation began, or stop()'s drain — then
+    // commit what they completed. At that end `p.abort` (their ctx.signal)
+    // is aborted already, so work still running gives up and is not committed.
+    await Promise.all(
+      states.map(async (p) => {
+        const aborted = abortedPromise(p.abort.signal);
+        await Promise.race([p.processing, aborted.promise]);
+        aborted.cancel();
+      }),
+    );
+    for (const p of states) clearTimeout(p.revokeTimer);
     await this.#commit(states);
     for (const p of states) {
       p.unfollow?.();
       this.#partitions.delete(partitionKey(p.tp));
     }
+  }
+
+  /**
+   * The revocation of `p` begins (its batch signal aborted, or onRevoked):
+   * no further record starts (`ctx.stopping`). When the consumer is running,
+   * the drain deadline starts too: drainTimeoutMs from now the partition's
+   * ctx.signal aborts. While stopping, stop()'s drain bounds it instead.
+   */
+  #beginRevocation(p: PartitionState, reason: unknown): void {
+    if (p.stopping.signal.aborted) return;
+    p.stopping.abort(reason);
+    if (this.#state !== 'running' || p.abort.signal.aborted) return;
+    const drainTimeoutMs = this.#opts.drainTimeoutMs;
+    const { topic, partition } = p.tp;
+    p.revokeTimer = setTimeout(() => {
+      p.abort.abort(
+        new TributaryError(
+          'ERR_TIMEOUT',
+          `${topic}/${partition}: the revocation did not drain within ${drainTimeoutMs} ms; work still running is aborted and not committed`,
+          { context: { topic, partition } },
+        ),
+      );
+      this.#opts.logger.warn(
+        { groupId: this.#opts.groupId, topic, partition, drainTimeoutMs },
+        `partition ${topic}/${partition}: revocation drain timed out after ${drainTimeoutMs} ms; its handlers' ctx.signal aborted`,
+      );
+    }, drainTimeoutMs);
+    // A deadline for work that keeps the process alive itself, never a reason to stay alive.
+    p.revokeTimer.unref();
   }
 
   async #onBatch(batch: RecordBatch): Promise<void> {
@@ -470,10 +707,10 @@ class RuntimeConsumer implements Consumer {
     p.followed = signal;
     p.unfollow = undefined;
     if (signal.aborted) {
-      p.stopping.abort(signal.reason);
+      this.#beginRevocation(p, signal.reason);
       return;
     }
-    const onAbort = (): void => p.stopping.abort(signal.reason);
+    const onAbort = (): void => this.#beginRevocation(p, signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     p.unfollow = () => signal.removeEventListener('abort', onAbort);
   }
@@ -483,10 +720,19 @@ class RuntimeConsumer implements Consumer {
     clearTimeout(p.timer);
     p.timer = undefined;
     p.processing = p.processing.then(async () => {
-      while (p.buffer.length > 0 && !p.revoked && !p.stopping.signal.aborted && this.#fatal === undefined) {
+      while (p.buffer.length > 0 && !p.revoked && !p.stopping.signal.aborted && !this.#failed) {
         const take = p.buffer.length <= this.#opts.maxRecords ? p.buffer : p.buffer.slice(0, this.#opts.maxRecords);
         p.buffer = take === p.buffer ? [] : p.buffer.slice(this.#opts.maxRecords);
-        const ok = await this.#handle(take, p);
+        let ok: boolean;
+        try {
+          ok = await this.#handle(take, p);
+        } catch (err) {
+          // Handler failures are caught inside #handle; this is a throwing
+          // hook (a logger) or a bug. The chain must not reject: onBatch,
+          // onRevoked and later flushes of the partition await it.
+          this.#fail(err);
+          return;
+        }
         if (!ok) return;
         this.#scheduleCommit();
       }
@@ -496,7 +742,7 @@ class RuntimeConsumer implements Consumer {
 
   #context(attempt: number, p: PartitionState): HandlerContext {
     return {
-      signal: this.#abort.signal,
+      signal: p.abort.signal,
       stopping: p.stopping.signal,
       attempt,
       groupId: this.#opts.groupId,
@@ -546,7 +792,7 @@ class RuntimeConsumer implements Consumer {
         this.#done(m, p);
         return true;
       } catch (err) {
-        this.#metrics.failed++;
+        this.#countFailure(err);
         firstFailureAt ??= Date.now();
         const next = await this.#afterFailure([m], p, err, attempt);
         if (next === 'retry') continue;
@@ -580,12 +826,13 @@ class RuntimeConsumer implements Consumer {
         if (outcome.kind === 'ack') {
           this.#done(m, p);
         } else if (outcome.kind === 'dead-letter') {
-          this.#metrics.failed++;
+          this.#countFailure(outcome.reason);
           if (!(await this.#deadLetter([m], p, outcome.reason, attempt, firstFailureAt ?? Date.now()))) return false;
         } else {
-          this.#metrics.failed++;
+          const error = outcome.error ?? new TributaryError('ERR_HANDLER', 'batch handler asked to retry the record');
+          this.#countFailure(error);
           retries.push(m);
-          retryErrors.push(outcome.error ?? new TributaryError('ERR_HANDLER', 'batch handler asked to retry the record'));
+          retryErrors.push(error);
         }
       }
       if (retries.length === 0) return true;
@@ -664,6 +911,13 @@ class RuntimeConsumer implements Consumer {
       this.#fail(reason);
       return false;
     }
+    // Destinations first: a topic function that fails takes no rate-limit slot and publishes nothing.
+    const topics: string[] = [];
+    for (const m of messages) {
+      const topic = this.#deadLetterTopicOf(m, topicOf, reason);
+      if (topic === undefined) return false;
+      topics.push(topic);
+    }
     const limit = this.#deadLetterLimit;
     if (limit) {
       for (const m of messages) {
@@ -682,9 +936,9 @@ class RuntimeConsumer implements Consumer {
       }
     }
     const mode = this.#mode as Mode;
-    const records = messages.map((m) =>
+    const records = messages.map((m, i) =>
       deadLetterRecord(m, {
-        topic: topicOf(m),
+        topic: topics[i] as string,
         reason,
         attempts,
         groupId: this.#opts.groupId,
@@ -705,15 +959,47 @@ class RuntimeConsumer implements Consumer {
       );
       return false;
     }
-    for (const m of messages) {
+    for (const [i, m] of messages.entries()) {
       this.#opts.logger.warn(
-        { topic: m.topic, partition: m.partition, offset: m.offset, deadLetterTopic: topicOf(m), reason: errorMessage(reason) },
+        { topic: m.topic, partition: m.partition, offset: m.offset, deadLetterTopic: topics[i], reason: errorMessage(reason) },
         'record dead-lettered',
       );
       this.#metrics.deadLettered++;
       p.tracker.complete(m.offset);
     }
     return true;
+  }
+
+  /**
+   * The dead-letter topic of `m`, or undefined after stopping the consumer
+   * when the user's function throws or returns no topic name. That is
+   * ERR_DEAD_LETTER like a failed publish — the record could not be
+   * dead-lettered, so it is not committed and comes back after a restart —
+   * but not retriable: the same record meets the same function again.
+   */
+  #deadLetterTopicOf(m: Message, topicOf: (message: Message) => string, reason: unknown): string | undefined {
+    let topic: unknown;
+    let problem: string;
+    let cause: unknown;
+    try {
+      topic = topicOf(m);
+      if (typeof topic === 'string' && topic.length > 0) return topic;
+      problem = `returned ${typeof topic === 'string' ? '""' : String(topic)}, not a topic name,`;
+      cause = reason;
+    } catch (err) {
+      problem = `threw (${errorMessage(err)})`;
+      cause = err;
+    }
+    const where = `${m.topic}/${m.partition}@${m.offset}`;
+    this.#fail(
+      new TributaryError(
+        'ERR_DEAD_LETTER',
+        `deadLetter.topic ${problem} for ${where}: the record was neither dead-lettered nor committed; the consumer stops and ` +
+          `the record is delivered again after a restart. It failed with: ${errorMessage(reason)}`,
+        { cause, retriable: false, context: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key } },
+      ),
+    );
+    return undefined;
   }
 
   #workStarted(p: PartitionState): void {
@@ -763,6 +1049,18 @@ class RuntimeConsumer implements Consumer {
     }
   }
 
+  /** Counts one failed attempt in `failed`, `failuresByCode` and, for an unreadable record, `decodeErrors`. */
+  #countFailure(err: unknown): void {
+    this.#metrics.failed++;
+    if (isDecodeError(err)) this.#metrics.decodeErrors++;
+    let key = failureKey(err);
+    if (!this.#failuresByCode.has(key) && !Object.hasOwn(ErrorCodes, key)) {
+      if (this.#otherFailureKeys >= MAX_FAILURE_KEYS) key = 'other';
+      else this.#otherFailureKeys++;
+    }
+    this.#failuresByCode.set(key, (this.#failuresByCode.get(key) ?? 0) + 1);
+  }
+
   #done(m: Message, p: PartitionState): void {
     p.tracker.complete(m.offset);
     this.#metrics.processed++;
@@ -801,7 +1099,7 @@ class RuntimeConsumer implements Consumer {
       // The next commit retries; the offsets are named so an operator can act.
       const where = offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(', ');
       this.#opts.logger.error({ err, groupId: this.#opts.groupId, offsets }, `commit failed for ${where}: ${errorMessage(err)}`);
-      this.#opts.onError?.(
+      this.#report(
         isTributaryError(err) ? err : new TributaryError('ERR_COMMIT', `commit failed for ${where}: ${errorMessage(err)}`, { cause: err }),
       );
     }

@@ -19,7 +19,12 @@ export interface DeadLetterRateLimit {
 
 /** Where records that cannot be processed go. */
 export interface DeadLetterOptions {
-  /** Topic, or a function of the failed record. Default `<topic>.dlq`. */
+  /**
+   * Topic, or a function of the failed record. Default `<topic>.dlq`. A
+   * function that throws or returns no topic name stops the consumer with a
+   * non-retriable ERR_DEAD_LETTER (`cause`: what it threw): the record is
+   * neither dead-lettered nor committed, and is delivered again on restart.
+   */
   readonly topic?: string | ((message: Message) => string);
   /** Producer to publish with. Default: one the consumer creates from its transport (and closes). */
   readonly producer?: TransportProducer;
@@ -63,7 +68,13 @@ export interface ConsumerOptions {
    * and is not committed: nothing is lost, nothing skipped.
    */
   readonly deadLetter?: DeadLetterOptions | false;
-  /** How long stop() and a revocation wait for in-flight work. Default 10 s. */
+  /**
+   * How long stop() (unless given its own `timeoutMs`) and a revocation wait
+   * for in-flight work, in ms. At the deadline the work's `ctx.signal`
+   * aborts and what it did not finish is left uncommitted. A revocation's
+   * deadline counts from when it begins (the partition's batch signal
+   * aborts), and aborts that partition's handlers only. Default 10 s.
+   */
   readonly drainTimeoutMs?: number;
   /**
    * The stall watchdog: work of a partition — a record handler call with its
@@ -79,13 +90,23 @@ export interface ConsumerOptions {
   readonly onStall?: (info: StallInfo) => void;
   readonly logger?: Logger;
   readonly clientId?: string;
-  /** Called with a fatal error (the consumer has stopped) or a non-fatal transport error. */
+  /**
+   * Called with a non-fatal transport or commit error, and with the fatal
+   * error that stops the consumer — once per stop: a fatal error raised
+   * after the first (several partitions failing at once) is logged at
+   * `warn`, not reported again. Must not throw (a throw is logged and ignored).
+   */
   readonly onError?: (error: unknown) => void;
 }
 
 /** Seed 000's consumer metrics. */
 export interface ConsumerMetrics {
   readonly processed: number;
+  /**
+   * Failed handler attempts: a record handler call that threw (each retry
+   * that fails again counts again), or a record a batch handler call reported
+   * as `retry` or `deadLetter` (or, when it threw, each record of that call).
+   */
   readonly failed: number;
   readonly deadLettered: number;
   readonly retries: number;
@@ -97,6 +118,43 @@ export interface ConsumerMetrics {
   readonly lastProcessedAt: number | undefined;
   /** Handler calls (with their retries) the stall watchdog reported as running longer than stallWarningMs. */
   readonly stalls: number;
+  /**
+   * Failed attempts (see `failed`) whose error — or an error in its `cause`
+   * chain — is a record that cannot be read: ERR_DECODE (bad bytes, not a
+   * CloudEvent), ERR_VALIDATION (the schema refused the data) or
+   * ERR_EMPTY_MESSAGE (a tombstone), the codes the handler adapters
+   * (`jsonHandler`, `eventHandler`, their batch forms) fail with (seed 000's
+   * UnmarshalErrors). These errors are permanent, never retried, so each
+   * such record counts once per delivery.
+   */
+  readonly decodeErrors: number;
+  /**
+   * Failed attempts by error, counting exactly what `failed` counts (each
+   * failed attempt once, retries included), so the values sum to `failed`.
+   * The key is the error's code for a TributaryError (`ERR_DECODE`,
+   * `ERR_RETRIES_EXHAUSTED`, …; the outermost error, not its cause); else
+   * the name of the thrown value's constructor (`TypeError`, a user's
+   * `LedgerTimeoutError`, at most 100 characters); `typeof` for a thrown
+   * primitive (`string`) and `null`; `unknown` when no name can be read. A
+   * batch handler's `retry()` without error counts as `ERR_HANDLER`.
+   *
+   * Bounded: every Tributary error code keeps its own key, and at most 100
+   * other keys are kept; failures with a further new key count under
+   * `other`, so code that makes error classes on the fly cannot grow it
+   * without limit.
+   */
+  readonly failuresByCode: Readonly<Record<string, number>>;
+}
+
+/** The budget of one `stop()` call (seed 001's `Stop(ctx)`). */
+export interface StopOptions {
+  /**
+   * How long this call lets in-flight work drain, in ms, instead of the
+   * consumer's `drainTimeoutMs` (an integer, 0 to 3 600 000).
+   */
+  readonly timeoutMs?: number;
+  /** Aborting it ends the drain at once, as the deadline does. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -110,12 +168,25 @@ export interface Consumer {
   /** Starts consuming batches (per partition, in order) with per-record outcomes. */
   startBatch(handler: BatchHandler): Promise<void>;
   /**
-   * Stops fetching, waits up to drainTimeoutMs for in-flight work, commits
-   * what was processed, then leaves the group. Idempotent.
+   * Stops fetching, waits for in-flight work, commits what was processed,
+   * then leaves the group. Idempotent: every call returns the same promise.
+   *
+   * The drain lasts until in-flight work is done or its budget ends:
+   * `options.timeoutMs` when given, else drainTimeoutMs, counted from the
+   * call; or at once when `options.signal` aborts (or is aborted already).
+   * When it ends, handlers' `ctx.signal` aborts (ERR_TIMEOUT, or ERR_ABORTED
+   * whose `cause` is the signal's reason) and records not finished are not
+   * committed; stop() then waits at most 1 s more for handlers to return.
+   * A later call while stopping can shorten the drain (its own timeoutMs,
+   * counted from that call, or its signal), never lengthen it.
+   *
+   * Rejects with a ConfigError naming each bad field, and does nothing
+   * else, when `options` is invalid.
    */
-  stop(): Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
   isRunning(): boolean;
   /** Resolves when the consumer has stopped; rejects with the error that stopped it, if any. */
   wait(): Promise<void>;
+  /** A frozen snapshot of the counters, taken at the call. */
   metrics(): ConsumerMetrics;
 }

@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   createBus,
   createEventRegistry,
   eventFromMessage,
@@ -15,7 +16,7 @@ import {
   type TransportProducer,
 } from '@tributary/core';
 import { memory } from '@tributary/memory';
-import { uniqueName, uniqueTopic, waitFor, waitForCount } from '@tributary/testutil';
+import { uniqueName, uniqueTopic, waitFor, waitForCount, withTimeout } from '@tributary/testutil';
 
 /** What `fn` throws (fails the test when it does not throw). */
 function thrown(fn: () => unknown): unknown {
@@ -193,6 +194,34 @@ describe('createBus', () => {
     const p = transport.producer();
     await expect(p.send([{ topic: t!, value: 'still open' }])).resolves.toMatchObject([{ ok: true }]);
     await p.close();
+  });
+
+  it('shutdown({ timeoutMs }) bounds the subscribers\' drain, then closes the producer; bad options are refused and leave the bus open', async () => {
+    const counting = countingTransport(transport);
+    const [t] = await topics('t');
+    const b = bus({ transport: counting.transport, consumer: { batch: { maxWaitMs: 1 }, drainTimeoutMs: 60_000 } });
+    b.register('x.happened', t!);
+    let held: AbortSignal | undefined;
+    b.subscribeEvent('x.happened', (_m, ctx) => {
+      held = ctx.signal;
+      return new Promise<void>((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true }));
+    });
+    await b.start();
+
+    const err: unknown = await b.shutdown({ timeoutMs: 1.5 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.map((p) => p.field)).toEqual(['timeoutMs']);
+    // Still open: it publishes, and the subscriber gets the event.
+    await b.publish('x.happened', 1);
+    await waitFor(() => held, { message: 'the subscriber to hold the event' });
+
+    await withTimeout(b.shutdown({ timeoutMs: 50 }), 5_000, 'shutdown({ timeoutMs: 50 }) of a subscriber with a 60 s drain');
+    expect(isTributaryError(held?.reason) && held.reason.code).toBe('ERR_TIMEOUT');
+    expect(counting.closed()).toBe(1);
+    await expect(b.publish('x.happened', 2)).rejects.toMatchObject({ code: 'ERR_CLOSED' });
   });
 
   it('does not close a producer it was given, and uses a given registry', async () => {

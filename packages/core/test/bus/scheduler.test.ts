@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   createEvent,
   createEventRegistry,
   createSubscriberScheduler,
@@ -15,7 +16,7 @@ import {
   type Transport,
 } from '@tributary/core';
 import { memory } from '@tributary/memory';
-import { deferred, uniqueName, uniqueTopic, waitFor, waitForCount } from '@tributary/testutil';
+import { deferred, uniqueName, uniqueTopic, waitFor, waitForCount, withTimeout } from '@tributary/testutil';
 
 let transport: Transport;
 const schedulers: SubscriberScheduler[] = [];
@@ -187,6 +188,73 @@ describe('SubscriberScheduler', () => {
     await shutdown;
     expect(finished).toBe(true);
     expect(await committed(groupId, t)).toBe(1);
+  });
+
+  describe('shutdown({ timeoutMs, signal })', () => {
+    /** A worker whose handler holds its record until its ctx.signal aborts; resolves with that signal once it holds. */
+    async function stuckWorker(s: SubscriberScheduler, t: string): Promise<AbortSignal> {
+      let held: AbortSignal | undefined;
+      s.subscribeTopic(t, (_m, ctx) => {
+        held = ctx.signal;
+        return new Promise<void>((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true }));
+      });
+      await s.start();
+      await send([{ topic: t, value: 'stuck' }]);
+      await waitFor(() => held !== undefined, { message: 'the handler to hold its record' });
+      return held!;
+    }
+
+    it('timeoutMs bounds every worker instead of its drainTimeoutMs', async () => {
+      const s = scheduler({ consumer: { batch: { maxWaitMs: 1 }, drainTimeoutMs: 60_000 } });
+      const signal = await stuckWorker(s, await topic());
+      await withTimeout(s.shutdown({ timeoutMs: 50 }), 5_000, 'shutdown({ timeoutMs: 50 }) of a worker with a 60 s drain');
+      expect(signal.aborted).toBe(true);
+      expect(isTributaryError(signal.reason) && signal.reason.code).toBe('ERR_TIMEOUT');
+      expect((signal.reason as Error).message).toContain('50 ms');
+      expect(s.isRunning()).toBe(false);
+    });
+
+    it('an aborted signal ends the drain of every worker at once; a later call with a signal joins the shutdown in progress', async () => {
+      const s = scheduler({ consumer: { batch: { maxWaitMs: 1 }, drainTimeoutMs: 60_000 } });
+      let heldA: AbortSignal | undefined;
+      let heldB: AbortSignal | undefined;
+      const holdUntilAborted = (signal: AbortSignal): Promise<void> =>
+        new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+      const [ta, tb] = [await topic(), await topic()];
+      s.subscribeTopic(ta, (_m, ctx) => holdUntilAborted((heldA = ctx.signal)));
+      s.subscribeTopic(tb, (_m, ctx) => holdUntilAborted((heldB = ctx.signal)));
+      await s.start();
+      await send([
+        { topic: ta, value: 'a' },
+        { topic: tb, value: 'b' },
+      ]);
+      await waitFor(() => heldA !== undefined && heldB !== undefined, { message: 'both handlers to hold a record' });
+
+      const first = s.shutdown();
+      const shutdown = new AbortController();
+      expect(s.shutdown({ signal: shutdown.signal })).toBe(first);
+      shutdown.abort(new Error('grace period over'));
+      await withTimeout(first, 5_000, 'shutdown after its signal aborted');
+      for (const held of [heldA, heldB]) {
+        expect(isTributaryError(held?.reason) && held.reason.code).toBe('ERR_ABORTED');
+        expect(((held?.reason as Error).cause as Error).message).toBe('grace period over');
+      }
+    });
+
+    it('rejects bad options with a ConfigError naming each field, and stays running', async () => {
+      const s = scheduler();
+      s.subscribeTopic(await topic(), () => undefined);
+      await s.start();
+      const err: unknown = await s.shutdown({ timeoutMs: -1, signal: 'soon' as unknown as AbortSignal }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems.map((p) => p.field)).toEqual(['timeoutMs', 'signal']);
+      expect(s.isRunning()).toBe(true);
+      await s.shutdown();
+      expect(s.isRunning()).toBe(false);
+    });
   });
 
   it('applies per-task middleware, the last added outermost, behind the event filter', async () => {

@@ -195,4 +195,81 @@ describe('consumer runtime: revocation of a partition with a batch in flight', (
     expect(a.metrics().deadLettered).toBe(0);
     expect(await deadLettered(topic)).toBe(0);
   });
+
+  describe('the revocation drain deadline (drainTimeoutMs)', () => {
+    /** A handler's long work: it gives up, rejecting with the reason, when its ctx.signal aborts. */
+    function untilSignal(signal: AbortSignal): Promise<never> {
+      return whenAborted(signal).then(() => Promise.reject(signal.reason as Error));
+    }
+
+    // A record handler runs inside the transport's onBatch, so the transport
+    // waits for it before onRevoked; a batch flushed by the batch timer runs
+    // after its onBatch returned, so onRevoked waits for it. Both are bounded
+    // from the moment the revocation begins.
+    it.each(['record', 'batch'] as const)('%s handler: work still running drainTimeoutMs after the revocation began sees ctx.signal abort; the partition moves uncommitted', async (mode) => {
+      const perPartition = 3;
+      const topic = await twoPartitions(perPartition);
+      const groupId = uniqueGroup('revoke');
+      const drainTimeoutMs = 100;
+      const signalOf = new Map<number, AbortSignal>();
+      const errorsOfA: unknown[] = [];
+      const a = consumer({ groupId, topics: [topic], drainTimeoutMs, batch: { maxWaitMs: 1 }, onError: (e) => errorsOfA.push(e) });
+      // Member A never finishes the first record (or batch) of a partition on its own.
+      const work = async (partition: number, signal: AbortSignal): Promise<void> => {
+        signalOf.set(partition, signal);
+        await Promise.race([gate().promise, untilSignal(signal)]);
+      };
+      if (mode === 'record') await a.start((m, ctx) => work(m.partition, ctx.signal));
+      else await a.startBatch((messages, ctx) => work(messages[0]!.partition, ctx.signal));
+      await waitFor(() => signalOf.size === 2, { message: 'member A to be busy with both partitions' });
+
+      const handledB: Message[] = [];
+      const b = consumer({ groupId, topics: [topic] });
+      await b.start((m) => {
+        handledB.push(m);
+      });
+      await waitFor(() => [0, 1].some((p) => signalOf.get(p)!.aborted), { message: "ctx.signal of the moving partition's work to abort" });
+      const moved = [0, 1].find((p) => signalOf.get(p)!.aborted)!;
+      const reason: unknown = signalOf.get(moved)!.reason;
+      expect(isTributaryError(reason) && reason.code).toBe('ERR_TIMEOUT');
+      expect((reason as Error).message).toContain(`${topic}/${moved}`);
+      expect((reason as Error).message).toContain(`${drainTimeoutMs} ms`);
+      // The partition A keeps is untouched, and A keeps running.
+      expect(signalOf.get(1 - moved)!.aborted).toBe(false);
+      expect(a.isRunning()).toBe(true);
+
+      // Nothing of the moved partition finished at A: B gets all of it, from offset 0.
+      await waitFor(() => offsetsOf(handledB, moved).length === perPartition, { message: `member B to handle partition ${moved}` });
+      expect(offsetsOf(handledB, moved)).toEqual(range(0, perPartition));
+      // A revocation that outlasts its drain is not an error: A runs on, with nothing reported.
+      expect(a.isRunning()).toBe(true);
+      expect(errorsOfA).toEqual([]);
+    });
+
+    it('work that finishes within drainTimeoutMs is committed and its ctx.signal does not abort', async () => {
+      const topic = await twoPartitions(3);
+      const groupId = uniqueGroup('revoke');
+      const held = new Map<number, { release: Deferred<void>; signal: AbortSignal; stopping: AbortSignal }>();
+      const a = consumer({ groupId, topics: [topic], drainTimeoutMs: 30_000 });
+      await a.start(async (m, ctx) => {
+        if (m.offset !== 1) return;
+        const release = gate();
+        held.set(m.partition, { release, signal: ctx.signal, stopping: ctx.stopping! });
+        await release.promise;
+      });
+      await waitFor(() => held.size === 2, { message: 'member A to hold offset 1 of both partitions' });
+
+      const handledB: Message[] = [];
+      const b = consumer({ groupId, topics: [topic] });
+      await b.start((m) => {
+        handledB.push(m);
+      });
+      await waitFor(() => [0, 1].some((p) => held.get(p)!.stopping.aborted), { message: 'the revocation of a partition to begin' });
+      const moved = [0, 1].find((p) => held.get(p)!.stopping.aborted)!;
+      held.get(moved)!.release.resolve();
+      await waitFor(() => offsetsOf(handledB, moved).length === 1, { message: `member B to handle the rest of partition ${moved}` });
+      expect(offsetsOf(handledB, moved)).toEqual([2]);
+      expect(held.get(moved)!.signal.aborted).toBe(false);
+    });
+  });
 });
