@@ -103,7 +103,7 @@ export class NativeHeaderList {
       list[n++] = object;
       bound += name.length + value.length;
     }
-    list.length = n;
+    if (list.length !== n) list.length = n; // a builtin call: skip it when the count is unchanged
     this.bound = bound * 3;
     return n === 0 ? undefined : list;
   }
