@@ -33,7 +33,7 @@ export const ErrorCodes = {
   ERR_HANDLER: { retriable: true, summary: 'A handler failed without classifying its error.' },
   ERR_RETRIES_EXHAUSTED: { retriable: false, summary: 'Retries ran out; the last error is the cause.' },
   ERR_UNRECOVERABLE: { retriable: false, summary: 'Marked by the caller as never worth retrying.' },
-  ERR_DEAD_LETTER: { retriable: true, summary: 'A record could not be dead-lettered: its publish failed, or (not retriable then) the deadLetter.topic function threw or returned no topic.' },
+  ERR_DEAD_LETTER: { retriable: true, summary: 'A record could not be dead-lettered: its publish or write failed, or (not retriable then) the deadLetter.topic function threw or returned no topic.' },
   ERR_DEAD_LETTER_RATE: { retriable: false, summary: 'The dead-letter rate limit was reached; the consumer stopped instead of dead-lettering more.' },
   ERR_DROPPED: { retriable: false, summary: 'A record was dropped by policy after retries ran out.' },
   ERR_STOPPED: { retriable: false, summary: 'Consumption stopped by policy (e.g. exhausted retries with a stop policy).' },

@@ -83,11 +83,21 @@ export type { BackoffOptions, BackoffJitter, RetryWithBackoffOptions } from './b
 export { Backoff, sleep, retryWithBackoff, abortedError, DEFAULT_BACKOFF, MAX_DELAY_MS } from './backoff';
 
 // consumer runtime (section: runtime)
-export type { Consumer, ConsumerOptions, ConsumerMetrics, DeadLetterOptions, DeadLetterRateLimit, StallInfo, StopOptions } from './runtime/types';
+export type {
+  Consumer,
+  ConsumerOptions,
+  ConsumerMetrics,
+  DeadLetterOptions,
+  DeadLetterTopicOptions,
+  DeadLetterWriterOptions,
+  DeadLetterRateLimit,
+  StallInfo,
+  StopOptions,
+} from './runtime/types';
 export { createConsumer, CONSUMER_DEFAULTS } from './runtime/consumer';
 export { OffsetTracker } from './runtime/offset-tracker';
-export type { DeadLetterDetails } from './runtime/dead-letter';
-export { DeadLetterHeaders, deadLetterRecord, defaultDeadLetterTopic } from './runtime/dead-letter';
+export type { DeadLetterDetails, DeadLetter, DeadLetterWriter, DeadLetterWriteContext } from './runtime/dead-letter';
+export { DeadLetterHeaders, deadLetterRecord, defaultDeadLetterTopic, createDeadLetter } from './runtime/dead-letter';
 export type { PartitionLag } from './lag';
 export { consumerLag } from './lag';
 

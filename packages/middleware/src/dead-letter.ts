@@ -1,6 +1,7 @@
 /**
  * Dead-letter middleware: a record the chain inside cannot process is
- * published, untouched, to a dead-letter topic and acknowledged, so its
+ * published, untouched, to a dead-letter topic — or handed to a
+ * DeadLetterWriter (S3, a table, a file) — and acknowledged, so its
  * partition moves on (seed 004's WithDeadLetterQueue).
  */
 import {
@@ -9,7 +10,7 @@ import {
   ConfigError,
   TributaryError,
   abortedError,
-  deadLetterRecord,
+  createDeadLetter,
   defaultDeadLetterTopic,
   errorMessage,
   isPermanentError,
@@ -18,6 +19,8 @@ import {
   retryWithBackoff,
   type BackoffOptions,
   type ConfigProblem,
+  type DeadLetter,
+  type DeadLetterWriter,
   type HandlerContext,
   type HandlerMiddleware,
   type Message,
@@ -46,23 +49,24 @@ export interface DeadLetterRateGuard {
 /** The guard's defaults: stop when more than half of at least 20 records within a minute dead-letter. */
 export const DEAD_LETTER_RATE_GUARD_DEFAULTS: DeadLetterRateGuard = Object.freeze({ maxRatio: 0.5, minRecords: 20, windowMs: 60_000 });
 
-/** How the dead-letter publish itself is retried before the record is given back (short: the partition waits). */
+/** How the dead-letter publish (or write) itself is retried before the record is given back (short: the partition waits). */
 export const DEAD_LETTER_PUBLISH_RETRY_DEFAULTS: BackoffOptions = Object.freeze({ maxAttempts: 3, initialMs: 100, maxMs: 1_000 });
 
 /** What {@link DeadLetterMiddlewareOptions.onDeadLetter} is told after a record was dead-lettered. */
 export interface DeadLetterInfo {
   readonly message: Message;
   readonly error: unknown;
-  /** The record as published (original key, value and headers plus the dead-letter headers). */
+  /**
+   * The record as published (original key, value and headers plus the
+   * dead-letter headers); with a writer, as handed to it in its DeadLetter
+   * (`topic` is then the default `<topic>.dlq`).
+   */
   readonly record: ProducerRecord;
   readonly attempts: number;
 }
 
-export interface DeadLetterMiddlewareOptions {
-  /** Publishes dead-lettered records. Not closed by the middleware. */
-  readonly producer: TransportProducer;
-  /** Dead-letter topic, or a function of the record. Default `<topic>.dlq`. */
-  readonly topic?: string | ((message: Message) => string);
+/** What both forms of {@link DeadLetterMiddlewareOptions} share. */
+interface DeadLetterMiddlewareCommonOptions {
   /**
    * Which failures are dead-lettered; the others are rethrown for the
    * runtime (or an outer middleware) to handle. Default core's
@@ -77,8 +81,8 @@ export interface DeadLetterMiddlewareOptions {
   /** See {@link DeadLetterRateGuard}; missing fields take the defaults. `false` turns the guard off. */
   readonly rateGuard?: Partial<DeadLetterRateGuard> | false;
   /**
-   * Retry of a failed dead-letter publish (core backoff options), before the
-   * record is given back unacknowledged. Default
+   * Retry of a failed dead-letter publish — or write — (core backoff
+   * options), before the record is given back unacknowledged. Default
    * {@link DEAD_LETTER_PUBLISH_RETRY_DEFAULTS}; `false`: a single try.
    */
   readonly publishRetry?: BackoffOptions | false;
@@ -87,6 +91,32 @@ export interface DeadLetterMiddlewareOptions {
   /** Clock for the guard's window. Default Date.now. */
   readonly now?: () => number;
 }
+
+/** Dead letters published to a topic. */
+export interface DeadLetterTopicMiddlewareOptions extends DeadLetterMiddlewareCommonOptions {
+  /** Publishes dead-lettered records. Not closed by the middleware. */
+  readonly producer: TransportProducer;
+  /** Dead-letter topic, or a function of the record. Default `<topic>.dlq`. */
+  readonly topic?: string | ((message: Message) => string);
+  /** Not with a producer: see {@link DeadLetterWriterMiddlewareOptions}. */
+  readonly writer?: undefined;
+}
+
+/**
+ * Dead letters handed to a core `DeadLetterWriter` (S3, a table, a file),
+ * one letter per `write` call, with the same guarantees as a publish.
+ */
+export interface DeadLetterWriterMiddlewareOptions extends DeadLetterMiddlewareCommonOptions {
+  /** Stores dead-lettered records. Not closed by the middleware. */
+  readonly writer: DeadLetterWriter;
+  /** Not with a writer (a ConfigError names it). */
+  readonly producer?: undefined;
+  /** Not with a writer (a ConfigError names it). */
+  readonly topic?: undefined;
+}
+
+/** Where dead-lettered records go: a producer (and topic), or a writer — exactly one. */
+export type DeadLetterMiddlewareOptions = DeadLetterTopicMiddlewareOptions | DeadLetterWriterMiddlewareOptions;
 
 /**
  * Dead-letters records the chain inside fails with a dead-letter-worthy error
@@ -97,17 +127,18 @@ export interface DeadLetterMiddlewareOptions {
  *   partition / offset, attempts, handler, group, first and last failure
  *   time. Attempts and the first failure time come from withRetry inside
  *   (its `retry` record events and RetriesExhaustedError).
- * - Once the publish is acknowledged, the call resolves: the record is
- *   acknowledged and its partition moves on.
- * - If the publish fails (after `publishRetry`), the call rejects with
- *   ERR_DEAD_LETTER (retriable, cause = the publish error): the record is
- *   not acknowledged, so the consumer retries it or stops on it — it is
- *   never lost.
+ * - Once the publish is acknowledged — or the writer's `write([letter])`
+ *   resolved — the call resolves: the record is acknowledged and its
+ *   partition moves on.
+ * - If the publish or write fails (after `publishRetry`), the call rejects
+ *   with ERR_DEAD_LETTER (retriable, cause = the publish or write error):
+ *   the record is not acknowledged, so the consumer retries it or stops on
+ *   it — it is never lost.
  * - A consumer shutting down (`ctx.stopping` or `ctx.signal` aborted) is never a reason to
  *   dead-letter: the failure is rethrown and the record is delivered again.
  * - The rate guard: when dead-lettering a record would push the share of
  *   dead-lettered records in the window above `maxRatio`, the record is not
- *   published; the consumer is stopped through `ctx.control.stop(err)` and
+ *   published (nor written); the consumer is stopped through `ctx.control.stop(err)` and
  *   the call rejects with that ERR_STOPPED error (cause = the record's
  *   failure), leaving the record unacknowledged.
  *
@@ -160,7 +191,7 @@ export function withDeadLetter(options: DeadLetterMiddlewareOptions): HandlerMid
             throw stop;
           }
         }
-        const record = deadLetterRecord(message, {
+        const letter = createDeadLetter(message, {
           topic,
           reason,
           attempts,
@@ -169,11 +200,12 @@ export function withDeadLetter(options: DeadLetterMiddlewareOptions): HandlerMid
           firstFailureAt: firstFailureAt ?? Date.now(),
           lastFailureAt: Date.now(),
         });
+        const record = letter.record;
         // Counted before the publish so that records failing at the same time
         // (other partitions) see each other; a failed publish stays counted,
         // which errs towards stopping.
         guard?.add(true);
-        await publish(o, record, message, reason, ctx);
+        await publish(o, letter, reason, ctx);
         emitRecordEvent(ctx, message, { type: 'dead-letter', error: reason, topic, attempts });
         try {
           o.onDeadLetter?.({ message, error: reason, record, attempts });
@@ -188,7 +220,10 @@ export function withDeadLetter(options: DeadLetterMiddlewareOptions): HandlerMid
 }
 
 interface ResolvedOptions {
-  readonly producer: TransportProducer;
+  /** Exactly one of producer and writer is set. */
+  readonly producer: TransportProducer | undefined;
+  readonly writer: DeadLetterWriter | undefined;
+  /** With a writer, the default topic: what its letters' records name. */
   readonly topicOf: (message: Message) => string;
   readonly deadLetterIf: (error: unknown) => boolean;
   readonly handlerName: string | undefined;
@@ -200,20 +235,36 @@ interface ResolvedOptions {
 
 function resolveOptions(options: DeadLetterMiddlewareOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new ConfigError('withDeadLetter', [{ field: 'options', message: 'must be an object with a producer' }]);
+    throw new ConfigError('withDeadLetter', [{ field: 'options', message: 'must be an object with a producer or a writer' }]);
   }
   const check = new ConfigCheck('withDeadLetter');
-  const p = options.producer as Partial<TransportProducer> | undefined;
-  check.check(typeof p === 'object' && p !== null && typeof p.send === 'function', 'producer', 'must be a TransportProducer');
-  const t = options.topic;
+  // Checked at run time: JavaScript callers are not held to the union type.
+  const { producer: p, topic: t, writer: w } = options as { producer?: unknown; topic?: unknown; writer?: unknown };
   let topicOf: (message: Message) => string = defaultDeadLetterTopic;
-  if (typeof t === 'string') {
-    check.nonEmptyString(t, 'topic');
-    topicOf = () => t;
-  } else if (typeof t === 'function') {
-    topicOf = t;
-  } else if (t !== undefined) {
-    check.problem('topic', 'must be a non-empty string or a function of the record');
+  if (w !== undefined) {
+    const conflict = 'cannot be combined with writer: give producer (and topic) or writer, not both';
+    check.check(p === undefined, 'producer', conflict);
+    check.check(t === undefined, 'topic', conflict);
+    check.check(
+      typeof w === 'object' && w !== null && typeof (w as Partial<DeadLetterWriter>).write === 'function',
+      'writer',
+      'must be a DeadLetterWriter (an object with a write(letters, context) method)',
+    );
+  } else {
+    const producer = p as Partial<TransportProducer> | undefined;
+    check.check(
+      typeof producer === 'object' && producer !== null && typeof producer.send === 'function',
+      'producer',
+      'must be a TransportProducer (or give a writer instead)',
+    );
+    if (typeof t === 'string') {
+      check.nonEmptyString(t, 'topic');
+      topicOf = () => t;
+    } else if (typeof t === 'function') {
+      topicOf = t as (message: Message) => string;
+    } else if (t !== undefined) {
+      check.problem('topic', 'must be a non-empty string or a function of the record');
+    }
   }
   check.fn(options.deadLetterIf, 'deadLetterIf').fn(options.onDeadLetter, 'onDeadLetter').fn(options.now, 'now');
   if (options.handlerName !== undefined) check.nonEmptyString(options.handlerName, 'handlerName');
@@ -233,7 +284,8 @@ function resolveOptions(options: DeadLetterMiddlewareOptions): ResolvedOptions {
   }
   check.throwIfInvalid();
   return Object.freeze({
-    producer: options.producer,
+    producer: w === undefined ? (p as TransportProducer) : undefined,
+    writer: w as DeadLetterWriter | undefined,
     topicOf,
     deadLetterIf: options.deadLetterIf ?? isPermanentError,
     handlerName: options.handlerName,
@@ -253,9 +305,16 @@ function attemptsOf(error: unknown, lastRetried: number, ctx: HandlerContext): n
   return lastRetried > 0 ? lastRetried + 1 : ctx.attempt;
 }
 
-async function publish(o: ResolvedOptions, record: ProducerRecord, message: Message, failure: unknown, ctx: HandlerContext): Promise<void> {
+/** Publishes the letter's record, or hands the letter to the writer; retried per `publishRetry`. */
+async function publish(o: ResolvedOptions, letter: DeadLetter, failure: unknown, ctx: HandlerContext): Promise<void> {
+  const { record, message } = letter;
+  const writer = o.writer;
   const sendOnce = async (): Promise<void> => {
-    const [result] = await o.producer.send([record]);
+    if (writer) {
+      await writer.write(Object.freeze([letter]), Object.freeze({ signal: ctx.signal }));
+      return;
+    }
+    const [result] = await (o.producer as TransportProducer).send([record]);
     if (result === undefined) throw new TributaryError('ERR_DEAD_LETTER', 'the producer returned no result');
     if (!result.ok) throw result.error;
   };
@@ -269,9 +328,10 @@ async function publish(o: ResolvedOptions, record: ProducerRecord, message: Mess
     if (ctx.signal.aborted) throw abortedError(ctx.signal);
     // retryWithBackoff wraps the last failure when the attempts run out: report that failure.
     const cause = isTributaryError(err) && err.code === 'ERR_RETRIES_EXHAUSTED' ? err.cause : err;
+    const what = writer ? 'dead-letter write' : `dead-letter publish to ${record.topic}`;
     throw new TributaryError(
       'ERR_DEAD_LETTER',
-      `dead-letter publish to ${record.topic} failed for ${where(message)}: ${errorMessage(cause)} (the record failed with: ${errorMessage(failure)})`,
+      `${what} failed for ${where(message)}: ${errorMessage(cause)} (the record failed with: ${errorMessage(failure)})`,
       { cause, context: recordContext(message) },
     );
   }

@@ -8,7 +8,7 @@ export { withLogging, LOGGING_LEVEL_DEFAULTS } from './logging';
 export type { MetricsOptions } from './metrics';
 export { withMetrics, ConsumerCounters } from './metrics';
 export { withCollector } from './collector';
-export type { DeadLetterRateGuard, DeadLetterInfo, DeadLetterMiddlewareOptions } from './dead-letter';
+export type { DeadLetterRateGuard, DeadLetterInfo, DeadLetterMiddlewareOptions, DeadLetterTopicMiddlewareOptions, DeadLetterWriterMiddlewareOptions } from './dead-letter';
 export { withDeadLetter, DEAD_LETTER_RATE_GUARD_DEFAULTS, DEAD_LETTER_PUBLISH_RETRY_DEFAULTS } from './dead-letter';
 export type { DedupStore, DedupOptions } from './dedup';
 export { withDedup, eventIdOf } from './dedup';

@@ -6,7 +6,7 @@ import type { BatchHandler, ConsumerControl, HandlerContext, MessageHandler, Rec
 import { silentLogger, type Logger } from '../logger';
 import { partitionKey, type Message, type TopicPartition, type TopicPartitionOffset } from '../message';
 import type { GroupConsumer, RecordBatch, Transport, TransportProducer } from '../transport';
-import { deadLetterRecord, defaultDeadLetterTopic } from './dead-letter';
+import { createDeadLetter, defaultDeadLetterTopic, type DeadLetter, type DeadLetterWriter } from './dead-letter';
 import { OffsetTracker } from './offset-tracker';
 import { SlidingWindowLimit } from './sliding-window-limit';
 import type { Consumer, ConsumerMetrics, ConsumerOptions, DeadLetterRateLimit, StallInfo, StopOptions } from './types';
@@ -108,8 +108,11 @@ interface ResolvedOptions {
   readonly maxRecords: number;
   readonly maxWaitMs: number;
   readonly backoff: Backoff | undefined;
+  /** Set when dead letters go to a topic. */
   readonly deadLetterTopic: ((message: Message) => string) | undefined;
   readonly deadLetterProducer: TransportProducer | undefined;
+  /** Set when dead letters go to a writer (then deadLetterTopic is not). */
+  readonly deadLetterWriter: DeadLetterWriter | undefined;
   readonly deadLetterRateLimit: Required<DeadLetterRateLimit> | undefined;
   readonly drainTimeoutMs: number;
   /** 0 when the watchdog is off. */
@@ -148,16 +151,26 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
   }
   let deadLetterTopic: ((message: Message) => string) | undefined;
   let deadLetterProducer: TransportProducer | undefined;
+  let deadLetterWriter: DeadLetterWriter | undefined;
   let deadLetterRateLimit: Required<DeadLetterRateLimit> | undefined;
   if (opts.deadLetter) {
-    const t = opts.deadLetter.topic;
-    if (t === undefined) deadLetterTopic = defaultDeadLetterTopic;
-    else if (typeof t === 'string' && t.length > 0) deadLetterTopic = () => t;
-    else if (typeof t === 'function') deadLetterTopic = t;
-    else check.problem('deadLetter.topic', 'must be a non-empty string or a function of the record');
-    const p = opts.deadLetter.producer;
-    check.check(p === undefined || typeof p?.send === 'function', 'deadLetter.producer', 'must be a TransportProducer');
-    deadLetterProducer = p;
+    // Checked at run time: JavaScript callers are not held to the union type.
+    const { topic: t, producer: p, writer: w } = opts.deadLetter as { topic?: unknown; producer?: unknown; writer?: unknown };
+    if (w !== undefined) {
+      const conflict = 'cannot be combined with deadLetter.writer: give deadLetter.topic (and producer) or deadLetter.writer, not both';
+      check.check(t === undefined, 'deadLetter.topic', conflict);
+      check.check(p === undefined, 'deadLetter.producer', conflict);
+      check.check(isDeadLetterWriter(w), 'deadLetter.writer', 'must be a DeadLetterWriter (an object with a write(letters, context) method)');
+      deadLetterWriter = w as DeadLetterWriter;
+    } else {
+      if (t === undefined) deadLetterTopic = defaultDeadLetterTopic;
+      else if (typeof t === 'string' && t.length > 0) deadLetterTopic = () => t;
+      else if (typeof t === 'function') deadLetterTopic = t as (message: Message) => string;
+      else check.problem('deadLetter.topic', 'must be a non-empty string or a function of the record');
+      const producer = p as Partial<TransportProducer> | null | undefined;
+      check.check(producer === undefined || typeof producer?.send === 'function', 'deadLetter.producer', 'must be a TransportProducer');
+      deadLetterProducer = producer as TransportProducer | undefined;
+    }
     const limit: unknown = opts.deadLetter.rateLimit;
     if (limit !== false) {
       if (limit !== undefined && (typeof limit !== 'object' || limit === null || Array.isArray(limit))) {
@@ -182,6 +195,7 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
     backoff,
     deadLetterTopic,
     deadLetterProducer,
+    deadLetterWriter,
     deadLetterRateLimit,
     drainTimeoutMs,
     stallWarningMs,
@@ -190,6 +204,19 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
     clientId: opts.clientId,
     onError: opts.onError,
   });
+}
+
+/** True for an object with a `write` method (a DeadLetterWriter; its signature is not checkable at run time). */
+function isDeadLetterWriter(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as Partial<DeadLetterWriter>).write === 'function';
+}
+
+/** A record to dead-letter, before its DeadLetter is built. */
+interface LetterToSend {
+  readonly message: Message;
+  readonly reason: unknown;
+  readonly attempts: number;
+  readonly firstFailureAt: number;
 }
 
 /** Per-partition state: a buffer filling towards the next handler call, and the offsets in flight. */
@@ -242,10 +269,11 @@ type Mode = { kind: 'record'; handler: MessageHandler } | { kind: 'batch'; handl
  *   a time; a record is retried before any later record of its partition is
  *   handled.
  * - An offset is committed only when every earlier record of its partition
- *   was acked or dead-lettered. A record that can be neither (retries
- *   exhausted without a dead-letter topic, a failed dead-letter publish, or
- *   a dead-letter past the rate limit) stops the consumer; it is delivered
- *   again on restart.
+ *   was acked or dead-lettered (published to the dead-letter topic, or
+ *   written by the deadLetter.writer). A record that can be neither
+ *   (retries exhausted without a dead-letter destination, a failed
+ *   dead-letter publish or write, or a dead-letter past the rate limit)
+ *   stops the consumer; it is delivered again on restart.
  * - Work of a partition running longer than stallWarningMs is reported (log,
  *   metrics, onStall) once, and its end logged; it is never aborted.
  * - On revocation, in-flight work of the partition finishes (bounded by
@@ -388,6 +416,7 @@ class RuntimeConsumer implements Consumer {
       this.#watchdog = setInterval(() => this.#checkStalls(), stallTickMs(this.#opts.stallWarningMs));
       this.#watchdog.unref();
     }
+    // A writer needs no producer; the topic form takes the user's or makes its own.
     if (this.#opts.deadLetterTopic) {
       this.#dlqProducer = this.#opts.deadLetterProducer;
       if (!this.#dlqProducer) {
@@ -797,7 +826,7 @@ class RuntimeConsumer implements Consumer {
         const next = await this.#afterFailure([m], p, err, attempt);
         if (next === 'retry') continue;
         if (next === 'stop' || next === 'leave') return false;
-        return this.#deadLetter([m], p, this.#exhausted(err, attempt, m), attempt, firstFailureAt);
+        return this.#deadLetter([{ message: m, reason: this.#exhausted(err, attempt, m), attempts: attempt, firstFailureAt }], p);
       }
     }
   }
@@ -818,8 +847,11 @@ class RuntimeConsumer implements Consumer {
         this.#fail(new TypeError(`batch handler returned ${isList ? outcomes.length : typeof outcomes} outcomes for ${pending.length} records`));
         return false;
       }
-      const retries: Message[] = [];
-      const retryErrors: unknown[] = [];
+      // Dead letters of this attempt — dead-letter outcomes and retries that
+      // cannot be retried — go out together, in offset order (one write, one
+      // send), once every outcome is known.
+      const letters: (LetterToSend | undefined)[] = [];
+      const retries: { readonly index: number; readonly message: Message; readonly error: unknown }[] = [];
       for (let i = 0; i < pending.length; i++) {
         const m = pending[i] as Message;
         const outcome: RecordOutcome = outcomes?.[i] ?? { kind: 'ack' };
@@ -827,31 +859,39 @@ class RuntimeConsumer implements Consumer {
           this.#done(m, p);
         } else if (outcome.kind === 'dead-letter') {
           this.#countFailure(outcome.reason);
-          if (!(await this.#deadLetter([m], p, outcome.reason, attempt, firstFailureAt ?? Date.now()))) return false;
+          if (!this.#deadLettering()) {
+            // Nowhere to put it: the consumer stops on this record's reason.
+            this.#fail(outcome.reason);
+            return false;
+          }
+          letters[i] = { message: m, reason: outcome.reason, attempts: attempt, firstFailureAt: firstFailureAt ?? Date.now() };
         } else {
           const error = outcome.error ?? new TributaryError('ERR_HANDLER', 'batch handler asked to retry the record');
           this.#countFailure(error);
-          retries.push(m);
-          retryErrors.push(error);
+          retries.push({ index: i, message: m, error });
         }
       }
-      if (retries.length === 0) return true;
-      firstFailureAt ??= Date.now();
+      if (retries.length > 0) firstFailureAt ??= Date.now();
       // Retry together what can be retried; dead-letter (or stop on) the rest.
       const again: Message[] = [];
-      for (let i = 0; i < retries.length; i++) {
-        const m = retries[i] as Message;
-        const err = retryErrors[i];
-        const next = this.#decide(err, attempt, p);
+      let leave = false;
+      for (const { index, message: m, error } of retries) {
+        const next = this.#decide(error, attempt, p);
         if (next === 'retry') again.push(m);
-        else if (next === 'leave') return false;
-        else if (next === 'dead-letter') {
-          if (!(await this.#deadLetter([m], p, this.#exhausted(err, attempt, m), attempt, firstFailureAt))) return false;
+        else if (next === 'leave') {
+          leave = true;
+          break;
+        } else if (next === 'dead-letter') {
+          letters[index] = { message: m, reason: this.#exhausted(error, attempt, m), attempts: attempt, firstFailureAt: firstFailureAt as number };
         } else {
-          this.#fail(this.#exhausted(err, attempt, m));
+          this.#fail(this.#exhausted(error, attempt, m));
           return false;
         }
       }
+      const toSend = letters.filter((l): l is LetterToSend => l !== undefined);
+      if (toSend.length > 0 && !(await this.#deadLetter(toSend, p))) return false;
+      // Stopping or revoked: the handler's dead-letter decisions stand, the retries are left to the next owner.
+      if (leave) return false;
       if (again.length > 0) {
         if (!(await this.#backoff(attempt, p))) return false;
         this.#metrics.retries += again.length;
@@ -868,7 +908,12 @@ class RuntimeConsumer implements Consumer {
     if (this.#state !== 'running' || p.stopping.signal.aborted) return 'leave';
     const backoff = this.#opts.backoff;
     if (backoff && !isPermanentError(err) && backoff.canRetry(attempt)) return 'retry';
-    return this.#opts.deadLetterTopic ? 'dead-letter' : 'stop';
+    return this.#deadLettering() ? 'dead-letter' : 'stop';
+  }
+
+  /** True when failed records have somewhere to go: a topic or a writer. */
+  #deadLettering(): boolean {
+    return this.#opts.deadLetterTopic !== undefined || this.#opts.deadLetterWriter !== undefined;
   }
 
   #exhausted(err: unknown, attempt: number, m: Message): unknown {
@@ -904,70 +949,113 @@ class RuntimeConsumer implements Consumer {
     }
   }
 
-  async #deadLetter(messages: Message[], p: PartitionState, reason: unknown, attempts: number, firstFailureAt: number): Promise<boolean> {
+  /**
+   * Dead-letters `letters` (one partition's, in offset order) to the topic or
+   * the writer: one send or one write for all of them. True when every one is
+   * dead-lettered and completed; false after stopping the consumer.
+   *
+   * The rate limit admits a prefix: the letters it admits are dead-lettered,
+   * then the first it refuses stops the consumer (ERR_DEAD_LETTER_RATE) and
+   * is not committed — as if they had come one at a time.
+   */
+  async #deadLetter(letters: readonly LetterToSend[], p: PartitionState): Promise<boolean> {
+    const first = letters[0];
+    if (first === undefined) return true;
+    const writer = this.#opts.deadLetterWriter;
     const producer = this.#dlqProducer;
     const topicOf = this.#opts.deadLetterTopic;
-    if (!producer || !topicOf) {
-      this.#fail(reason);
+    if (!writer && (!producer || !topicOf)) {
+      this.#fail(first.reason);
       return false;
     }
     // Destinations first: a topic function that fails takes no rate-limit slot and publishes nothing.
     const topics: string[] = [];
-    for (const m of messages) {
-      const topic = this.#deadLetterTopicOf(m, topicOf, reason);
+    for (const l of letters) {
+      // A writer has no topic: its letters name the default one (see DeadLetter.record).
+      const topic = topicOf ? this.#deadLetterTopicOf(l.message, topicOf, l.reason) : defaultDeadLetterTopic(l.message);
       if (topic === undefined) return false;
       topics.push(topic);
     }
+    let admitted = letters.length;
     const limit = this.#deadLetterLimit;
     if (limit) {
-      for (const m of messages) {
-        if (limit.tryAcquire()) continue;
-        // Not published, not completed: the commit stops before this record
-        // and it is delivered again after a restart.
-        this.#fail(
-          new TributaryError(
-            'ERR_DEAD_LETTER_RATE',
-            `dead-letter rate limit reached (${limit.max} per ${limit.windowMs} ms): ${m.topic}/${m.partition}@${m.offset} was not dead-lettered ` +
-              `nor committed; the consumer stops and the record is delivered again after a restart. It failed with: ${errorMessage(reason)}`,
-            { cause: reason, context: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key } },
-          ),
-        );
-        return false;
-      }
+      admitted = 0;
+      while (admitted < letters.length && limit.tryAcquire()) admitted++;
     }
     const mode = this.#mode as Mode;
-    const records = messages.map((m, i) =>
-      deadLetterRecord(m, {
+    const built: DeadLetter[] = letters.slice(0, admitted).map((l, i) =>
+      createDeadLetter(l.message, {
         topic: topics[i] as string,
-        reason,
-        attempts,
+        reason: l.reason,
+        attempts: l.attempts,
         groupId: this.#opts.groupId,
         handler: mode.handler.name || 'anonymous',
-        firstFailureAt,
+        firstFailureAt: l.firstFailureAt,
         lastFailureAt: Date.now(),
       }),
     );
-    const results = await producer.send(records).catch((err: unknown) => [{ ok: false as const, topic: '', error: err }]);
-    const failed = results.find((r) => !r.ok);
-    if (failed && !failed.ok) {
-      const m = messages[0] as Message;
+    if (built.length > 0) {
+      const failure = writer ? await this.#write(writer, built, p) : await this.#publish(producer as TransportProducer, built);
+      if (failure) {
+        const m = first.message;
+        const more = built.length > 1 ? ` (and ${built.length - 1} later records of the partition)` : '';
+        this.#fail(
+          new TributaryError('ERR_DEAD_LETTER', `dead-letter ${writer ? 'write' : 'publish'} failed for ${m.topic}/${m.partition}@${m.offset}${more}: ${errorMessage(failure.error)}`, {
+            cause: failure.error,
+            context: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key },
+          }),
+        );
+        return false;
+      }
+      for (const letter of built) {
+        const m = letter.message;
+        this.#opts.logger.warn(
+          {
+            topic: m.topic,
+            partition: m.partition,
+            offset: m.offset,
+            ...(writer ? { deadLetterWriter: true } : { deadLetterTopic: letter.record.topic }),
+            reason: errorMessage(letter.error),
+          },
+          'record dead-lettered',
+        );
+        this.#metrics.deadLettered++;
+        p.tracker.complete(m.offset);
+      }
+    }
+    const refused = letters[admitted];
+    if (refused && limit) {
+      // Not dead-lettered, not completed: the commit stops before this record
+      // and it is delivered again after a restart.
+      const m = refused.message;
       this.#fail(
-        new TributaryError('ERR_DEAD_LETTER', `dead-letter publish failed for ${m.topic}/${m.partition}@${m.offset}: ${errorMessage(failed.error)}`, {
-          cause: failed.error,
-          context: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key },
-        }),
+        new TributaryError(
+          'ERR_DEAD_LETTER_RATE',
+          `dead-letter rate limit reached (${limit.max} per ${limit.windowMs} ms): ${m.topic}/${m.partition}@${m.offset} was not dead-lettered ` +
+            `nor committed; the consumer stops and the record is delivered again after a restart. It failed with: ${errorMessage(refused.reason)}`,
+          { cause: refused.reason, context: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key } },
+        ),
       );
       return false;
     }
-    for (const [i, m] of messages.entries()) {
-      this.#opts.logger.warn(
-        { topic: m.topic, partition: m.partition, offset: m.offset, deadLetterTopic: topics[i], reason: errorMessage(reason) },
-        'record dead-lettered',
-      );
-      this.#metrics.deadLettered++;
-      p.tracker.complete(m.offset);
-    }
     return true;
+  }
+
+  /** Publishes the letters' records in one send; the first failure, if any. */
+  async #publish(producer: TransportProducer, letters: readonly DeadLetter[]): Promise<{ readonly error: unknown } | undefined> {
+    const results = await producer.send(letters.map((l) => l.record)).catch((err: unknown) => [{ ok: false as const, topic: '', error: err }]);
+    const failed = results.find((r) => !r.ok);
+    return failed && !failed.ok ? { error: failed.error } : undefined;
+  }
+
+  /** Hands the letters to the writer in one call; its rejection (or throw), if any. */
+  async #write(writer: DeadLetterWriter, letters: readonly DeadLetter[], p: PartitionState): Promise<{ readonly error: unknown } | undefined> {
+    try {
+      await writer.write(Object.freeze([...letters]), Object.freeze({ signal: p.abort.signal }));
+      return undefined;
+    } catch (err) {
+      return { error: err };
+    }
   }
 
   /**

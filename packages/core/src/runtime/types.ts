@@ -3,6 +3,7 @@ import type { Logger } from '../logger';
 import type { Message } from '../message';
 import type { TransportProducer } from '../transport';
 import type { BatchHandler, MessageHandler } from '../handler';
+import type { DeadLetterWriter } from './dead-letter';
 
 /**
  * How many records a consumer may dead-letter in a sliding window. A burst of
@@ -17,8 +18,21 @@ export interface DeadLetterRateLimit {
   readonly windowMs?: number;
 }
 
-/** Where records that cannot be processed go. */
-export interface DeadLetterOptions {
+/** What both forms of {@link DeadLetterOptions} share. */
+interface DeadLetterLimitOptions {
+  /**
+   * At most `max` dead-letters per `windowMs` for this consumer (all its
+   * partitions together; with a writer, each letter counts). Default 1 000
+   * per 60 s; `false` turns the limit off. The record that would exceed it
+   * is neither dead-lettered nor committed: the consumer stops with
+   * ERR_DEAD_LETTER_RATE (`wait()` rejects, `onError` is called) and the
+   * record is delivered again after a restart.
+   */
+  readonly rateLimit?: DeadLetterRateLimit | false;
+}
+
+/** Dead letters published to a topic (the default form: `deadLetter: {}` publishes to `<topic>.dlq`). */
+export interface DeadLetterTopicOptions extends DeadLetterLimitOptions {
   /**
    * Topic, or a function of the failed record. Default `<topic>.dlq`. A
    * function that throws or returns no topic name stops the consumer with a
@@ -28,15 +42,28 @@ export interface DeadLetterOptions {
   readonly topic?: string | ((message: Message) => string);
   /** Producer to publish with. Default: one the consumer creates from its transport (and closes). */
   readonly producer?: TransportProducer;
-  /**
-   * At most `max` dead-letters per `windowMs` for this consumer (all its
-   * partitions together). Default 1 000 per 60 s; `false` turns the limit off.
-   * The record that would exceed it is neither dead-lettered nor committed:
-   * the consumer stops with ERR_DEAD_LETTER_RATE (`wait()` rejects,
-   * `onError` is called) and the record is delivered again after a restart.
-   */
-  readonly rateLimit?: DeadLetterRateLimit | false;
+  /** Not with a topic: see {@link DeadLetterWriterOptions}. */
+  readonly writer?: undefined;
 }
+
+/**
+ * Dead letters handed to a {@link DeadLetterWriter} (S3, a table, a file)
+ * instead of a topic. Same guarantees as a publish: a record is committed
+ * only after `write` resolved; a rejected write stops the consumer with
+ * ERR_DEAD_LETTER and the record is delivered again after a restart. A
+ * batch handler call's dead letters go in one `write`.
+ */
+export interface DeadLetterWriterOptions extends DeadLetterLimitOptions {
+  /** Stores the dead letters. Not closed by the consumer. */
+  readonly writer: DeadLetterWriter;
+  /** Not with a writer (a ConfigError names it). */
+  readonly topic?: undefined;
+  /** Not with a writer (a ConfigError names it). */
+  readonly producer?: undefined;
+}
+
+/** Where records that cannot be processed go: a topic (and producer), or a writer — exactly one. */
+export type DeadLetterOptions = DeadLetterTopicOptions | DeadLetterWriterOptions;
 
 /** What the stall watchdog reports about a partition whose work runs too long. */
 export interface StallInfo {
