@@ -1,8 +1,8 @@
 // @tributary/middleware — public API. Named exports only (`export type` for types).
 
 // handler middleware, in the recommended order (outermost first)
-export type { TracingOptions } from './tracing';
-export { withTracing, OUTCOME_ATTRIBUTE } from './tracing';
+export type { TracingOptions, RecordTracingOptions } from './tracing';
+export { withTracing, OUTCOME_ATTRIBUTE, ATTEMPT_ATTRIBUTE } from './tracing';
 export type { LogLevel, LoggingLevels, LoggingOptions } from './logging';
 export { withLogging, LOGGING_LEVEL_DEFAULTS } from './logging';
 export type { MetricsOptions } from './metrics';
@@ -29,7 +29,7 @@ export { recommendedChain, RECOMMENDED_ORDER } from './recommended-chain';
 
 // batch handlers
 export type { BatchMiddleware } from './batch-tracing';
-export { withBatchTracing } from './batch-tracing';
+export { withBatchTracing, BATCH_LINK_LIMIT } from './batch-tracing';
 
 // producer middleware (use with core's wrapProducer)
 export { withSendTracing } from './send-tracing';

@@ -11,11 +11,11 @@ import { withMetrics, type MetricsOptions } from './metrics';
 import { withRetry, type RetryOptions } from './retry';
 import { withThrottle, type ThrottleOptions } from './throttle';
 import { withTimeout, type TimeoutOptions } from './timeout';
-import { withTracing, type TracingOptions } from './tracing';
+import { withTracing, type RecordTracingOptions } from './tracing';
 
 /** One entry per middleware; those given (an options object, `{}` for defaults) are used, in the recommended order. */
 export interface RecommendedChainOptions {
-  readonly tracing?: TracingOptions;
+  readonly tracing?: RecordTracingOptions;
   readonly logging?: LoggingOptions;
   readonly metrics?: MetricsOptions;
   readonly deadLetter?: DeadLetterMiddlewareOptions;

@@ -3,7 +3,7 @@
  * in record headers: injected when a record is sent, extracted when it is
  * processed, so a trace continues from producer to consumer through the log.
  */
-import { context as otelContext, propagation, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
+import { context as otelContext, propagation, trace, type Context, type SpanContext, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
 import type { Headers } from '@tributary/core';
 
 /**
@@ -47,4 +47,15 @@ export function injectTraceContext(headers: Headers | undefined, ctx: Context = 
 /** The context carried by `headers`, on top of `base` (default the active context); `base` itself when they carry none. */
 export function extractTraceContext(headers: Headers, base: Context = otelContext.active(), propagator: Propagator = propagation): Context {
   return propagator.extract(base, headers, headersGetter);
+}
+
+/**
+ * The valid span context `ctx` holds, else undefined. Given a context
+ * extracted on a base without a span (`trace.deleteSpan(active)`), that is the
+ * record's *creation context* — the producer's `send` span — and never the
+ * active span.
+ */
+export function validSpanContext(ctx: Context): SpanContext | undefined {
+  const sc = trace.getSpanContext(ctx);
+  return sc !== undefined && trace.isSpanContextValid(sc) ? sc : undefined;
 }

@@ -2,12 +2,14 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { ATTR_MESSAGING_BATCH_MESSAGE_COUNT, ATTR_MESSAGING_DESTINATION_NAME } from '@opentelemetry/semantic-conventions/incubating';
 import { ack, deadLetter, retry, wrapProducer, type BatchHandler } from '@tributary/core';
 import { buildMessages, uniqueGroup, waitFor, type MessageOverrides } from '@tributary/testutil';
-import { withBatchTracing, withSendTracing } from '@tributary/middleware';
+import { BATCH_LINK_LIMIT, withBatchTracing, withSendTracing } from '@tributary/middleware';
 import { testContext } from './support/context';
 import { memoryTransportPerTest } from './support/memory-transport';
 import { tracingPerTest } from './support/otel';
 
-const traceparent = (i: number): string => `00-${String(i + 1).padStart(32, '0')}-${String(i + 1).padStart(16, '0')}-01`;
+/** Trace and span id of the i-th record's creation context (distinct digits, so a swap shows). */
+const ids = (i: number): [string, string] => [String(i + 1).padStart(32, '0'), String(i + 1001).padStart(16, '0')];
+const traceparent = (i: number): string => `00-${ids(i).join('-')}-01`;
 
 describe('withBatchTracing', () => {
   const otel = tracingPerTest();
@@ -25,7 +27,7 @@ describe('withBatchTracing', () => {
     const span = otel.span('process orders');
     expect(span.kind).toBe(SpanKind.CONSUMER);
     expect(span.parentSpanContext).toBeUndefined();
-    expect(span.links.map((l) => l.context.traceId)).toEqual([traceparent(0).split('-')[1], traceparent(2).split('-')[1]]);
+    expect(span.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([ids(0), ids(2)]);
     expect(span.attributes).toMatchObject({
       [ATTR_MESSAGING_DESTINATION_NAME]: 'orders',
       [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: 3,
@@ -35,6 +37,36 @@ describe('withBatchTracing', () => {
       'tributary.batch.dead_lettered': 1,
       'tributary.outcome': 'processed',
     });
+  });
+
+  it('does not link the active span for a record without trace context', async () => {
+    const messages = buildMessages(2, (i): MessageOverrides => ({ topic: 'orders', headers: i === 0 ? { traceparent: traceparent(0) } : {} }));
+    await otel.provider.getTracer('test').startActiveSpan('poll', async (poll) => {
+      await tracing()(() => undefined)(messages, testContext().ctx);
+      poll.end();
+    });
+    const span = otel.span('process orders');
+    expect(span.parentSpanContext?.spanId).toBe(otel.span('poll').spanContext().spanId);
+    expect(span.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([ids(0)]);
+  });
+
+  it(`links at most ${BATCH_LINK_LIMIT} records, the first ones, and counts them all when it had more`, async () => {
+    /** `contexts` + 1 records, all but record 1 carrying a creation context. */
+    const batchWith = (contexts: number): ReturnType<typeof buildMessages> =>
+      buildMessages(contexts + 1, (i): MessageOverrides => ({ topic: 'orders', offset: i, headers: i === 1 ? {} : { traceparent: traceparent(i) } }));
+    await tracing()(() => undefined)(batchWith(BATCH_LINK_LIMIT + 1), testContext().ctx);
+    const [capped] = otel.spans();
+    expect(BATCH_LINK_LIMIT).toBe(128);
+    expect(capped?.links).toHaveLength(BATCH_LINK_LIMIT);
+    expect(capped?.droppedLinksCount).toBe(0);
+    expect(capped?.links[0]?.context.spanId).toBe(ids(0)[1]);
+    expect(capped?.links.at(-1)?.context.spanId).toBe(ids(BATCH_LINK_LIMIT)[1]); // record 1 carries none
+    expect(capped?.attributes).toMatchObject({ [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: BATCH_LINK_LIMIT + 2, 'tributary.batch.creation_contexts': BATCH_LINK_LIMIT + 1 });
+
+    await tracing()(() => undefined)(batchWith(BATCH_LINK_LIMIT), testContext().ctx);
+    const exact = otel.spans()[1];
+    expect(exact?.links).toHaveLength(BATCH_LINK_LIMIT);
+    expect(exact?.attributes).not.toHaveProperty('tributary.batch.creation_contexts');
   });
 
   it('marks a thrown batch error and rethrows it', async () => {

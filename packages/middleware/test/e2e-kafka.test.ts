@@ -145,7 +145,7 @@ describe('middleware on Kafka (end to end)', () => {
     expect(invalid?.headers).toMatchObject({ [DeadLetterHeaders.errorCode]: 'ERR_VALIDATION', [DeadLetterHeaders.attempts]: '1', [DeadLetterHeaders.reason]: 'order has no lines' });
     expect(Number(poison?.headers[DeadLetterHeaders.offset])).toBeGreaterThanOrEqual(0);
 
-    // Spans: one send and one process per record, the process a child of its send, in one trace.
+    // Spans: one send and one process per record, the process a child of its send (and linked to it), in one trace.
     await waitFor(() => otel.spans().filter((s) => s.name === `send ${dlqTopic}`).length === 2, { ...deadline, message: 'dead-letter send spans' });
     const sends = otel.spans().filter((s) => s.name === `send ${topic}`);
     const processes = otel.spans().filter((s) => s.name === `process ${topic}`);
@@ -156,6 +156,7 @@ describe('middleware on Kafka (end to end)', () => {
       const process = processes.find((p) => p.parentSpanContext?.spanId === send.spanContext().spanId);
       expect(process?.kind).toBe(SpanKind.CONSUMER);
       expect(process?.spanContext().traceId).toBe(send.spanContext().traceId);
+      expect(process?.links.map((l) => l.context.spanId)).toEqual([send.spanContext().spanId]);
       expect(process?.attributes['messaging.kafka.offset']).toBe(send.attributes['messaging.kafka.offset']);
       expect(process?.attributes['messaging.system']).toBe(transport.system);
     }

@@ -1,4 +1,5 @@
 import { SpanKind, SpanStatusCode, trace, type TracerProvider } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -15,12 +16,14 @@ import {
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { ConfigError, TributaryError, chainHandlers, wrapProducer, type Message } from '@tributary/core';
 import { MockProducer, buildMessage, uniqueGroup, waitFor } from '@tributary/testutil';
-import { OUTCOME_ATTRIBUTE, withDeadLetter, withDedup, withRetry, withSendTracing, withTracing } from '@tributary/middleware';
+import { ATTEMPT_ATTRIBUTE, OUTCOME_ATTRIBUTE, withDeadLetter, withDedup, withRetry, withSendTracing, withTracing } from '@tributary/middleware';
 import { tracingPerTest } from './support/otel';
 import { testContext } from './support/context';
 import { memoryTransportPerTest } from './support/memory-transport';
 
 const producerSpan = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
+/** [traceId, spanId] of each link of `span`, in order. */
+const linkIds = (span: ReadableSpan | undefined): [string, string][] => (span?.links ?? []).map((l) => [l.context.traceId, l.context.spanId]);
 const message = buildMessage({
   topic: 'orders',
   partition: 3,
@@ -34,7 +37,7 @@ describe('withTracing', () => {
 
   const tracing = (): ReturnType<typeof withTracing> => withTracing({ tracerProvider: otel.provider, propagator: otel.propagator });
 
-  it('records a CONSUMER "process <topic>" span with the messaging attributes, child of the producer context', async () => {
+  it('records a CONSUMER "process <topic>" span with the messaging attributes, child of the producer context and linked to it', async () => {
     await chainHandlers(() => undefined, tracing())(message, testContext({ groupId: 'billing' }).ctx);
     const span = otel.span('process orders');
     expect(span.kind).toBe(SpanKind.CONSUMER);
@@ -48,10 +51,13 @@ describe('withTracing', () => {
       [ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: 'customer-9',
       [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: 'billing',
       [ATTR_MESSAGING_MESSAGE_ID]: 'evt-1',
+      [ATTEMPT_ATTRIBUTE]: 1,
       [OUTCOME_ATTRIBUTE]: 'processed',
     });
     expect(span.spanContext().traceId).toBe(producerSpan.traceId);
     expect(span.parentSpanContext?.spanId).toBe(producerSpan.spanId);
+    // The conventions: a process span links to the creation context, also when it is the parent.
+    expect(linkIds(span)).toEqual([[producerSpan.traceId, producerSpan.spanId]]);
     expect(span.status.code).toBe(SpanStatusCode.UNSET);
     expect(span.instrumentationScope.name).toBe('@tributary/middleware');
   });
@@ -64,6 +70,59 @@ describe('withTracing', () => {
     expect(span.attributes[ATTR_MESSAGING_SYSTEM]).toBe('memory');
     expect(span.attributes).not.toHaveProperty(ATTR_MESSAGING_KAFKA_MESSAGE_KEY);
     expect(span.attributes['messaging.kafka.message.tombstone']).toBe(true);
+  });
+
+  it('records the attempt the context carries as tributary.attempt', async () => {
+    await chainHandlers(() => undefined, tracing())(message, testContext({ attempt: 3 }).ctx);
+    expect(otel.span('process orders').attributes[ATTEMPT_ATTRIBUTE]).toBe(3);
+  });
+
+  it('inside another span: keeps the creation context as parent and links both it and the active span', async () => {
+    await otel.provider.getTracer('test').startActiveSpan('outer', async (outer) => {
+      await chainHandlers(() => undefined, tracing())(message, testContext().ctx);
+      outer.end();
+    });
+    const active = otel.span('outer');
+    const span = otel.span('process orders');
+    expect(span.parentSpanContext?.spanId).toBe(producerSpan.spanId);
+    expect(span.spanContext().traceId).toBe(producerSpan.traceId);
+    expect(linkIds(span)).toEqual([
+      [producerSpan.traceId, producerSpan.spanId],
+      [active.spanContext().traceId, active.spanContext().spanId],
+    ]);
+  });
+
+  describe("parent: 'ambient'", () => {
+    const ambient = (): ReturnType<typeof withTracing> => withTracing({ tracerProvider: otel.provider, propagator: otel.propagator, parent: 'ambient' });
+
+    it('makes the active span the parent and only links the creation context', async () => {
+      const plain = buildMessage({ topic: 'orders', key: 'no-context' });
+      await otel.provider.getTracer('test').startActiveSpan('outer', async (outer) => {
+        await chainHandlers(() => undefined, ambient())(message, testContext().ctx);
+        await chainHandlers(() => undefined, ambient())(plain, testContext().ctx);
+        outer.end();
+      });
+      const outer = otel.span('outer');
+      const [linked, unlinked] = otel.spans().filter((s) => s.name === 'process orders');
+      expect(linked?.parentSpanContext?.spanId).toBe(outer.spanContext().spanId);
+      expect(linked?.spanContext().traceId).toBe(outer.spanContext().traceId);
+      expect(linkIds(linked)).toEqual([[producerSpan.traceId, producerSpan.spanId]]);
+      // A record without trace context: a plain child of the active span.
+      expect(unlinked?.parentSpanContext?.spanId).toBe(outer.spanContext().spanId);
+      expect(linkIds(unlinked)).toEqual([]);
+    });
+
+    it('starts a new trace, linked to the creation context, when no span is active', async () => {
+      let active: string | undefined;
+      await chainHandlers(() => {
+        active = trace.getActiveSpan()?.spanContext().spanId;
+      }, ambient())(message, testContext().ctx);
+      const span = otel.span('process orders');
+      expect(span.parentSpanContext).toBeUndefined();
+      expect(span.spanContext().traceId).not.toBe(producerSpan.traceId);
+      expect(linkIds(span)).toEqual([[producerSpan.traceId, producerSpan.spanId]]);
+      expect(active).toBe(span.spanContext().spanId);
+    });
   });
 
   it('runs the handler with the span active', async () => {
@@ -126,6 +185,14 @@ describe('withTracing', () => {
 
   it('validates its options', () => {
     expect(() => withTracing({ tracerProvider: {} as TracerProvider, system: '' })).toThrow(ConfigError);
+    let error: unknown;
+    try {
+      withTracing({ system: '', parent: 'producer' as 'creation' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.field)).toEqual(['system', 'parent']);
   });
 
   describe('across the memory transport', () => {
@@ -169,6 +236,7 @@ describe('withTracing', () => {
         const process = processes.find((p) => p.attributes[ATTR_MESSAGING_KAFKA_MESSAGE_KEY] === key);
         expect(process?.spanContext().traceId).toBe(root.spanContext().traceId);
         expect(process?.parentSpanContext?.spanId).toBe(send.spanContext().spanId);
+        expect(linkIds(process)).toEqual([[send.spanContext().traceId, send.spanContext().spanId]]);
         expect(process?.attributes[ATTR_MESSAGING_SYSTEM]).toBe('memory');
         expect(process?.attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID]).toBe(send.attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID]);
         expect(process?.attributes[ATTR_MESSAGING_KAFKA_OFFSET]).toBe(send.attributes[ATTR_MESSAGING_KAFKA_OFFSET]);

@@ -13,6 +13,7 @@ import {
   withSendTracing,
   withThrottle,
   withTimeout,
+  withTracing,
   type BatchMiddleware,
   type CircuitState,
   type DedupStore,
@@ -55,6 +56,15 @@ export function requiredOptions(): void {
   withDeadLetter({ producer: {} as TransportProducer, rateGuard: false, publishRetry: false });
   // @ts-expect-error the chain knows its middlewares by name
   recommendedChain({ poisonQueue: {} });
+}
+
+/** Only withTracing picks the parent of its span (a batch span has many creation contexts; a send span none). */
+export function tracingParent(): void {
+  void withTracing({ parent: 'ambient' });
+  // @ts-expect-error the parent is 'creation' or 'ambient'
+  void withTracing({ parent: 'producer' });
+  // @ts-expect-error a batch span's parent is always the active span
+  void withBatchTracing({ parent: 'creation' });
 }
 
 /** Stores may be synchronous or asynchronous. */

@@ -6,7 +6,8 @@
  * What the sharded consumers do with core middleware: the chain is built once
  * per topic and run once per *attempt* — their retry and exhausted policies
  * sit outside the chain. So withTracing records one `process` span per
- * attempt, each a child of the `send` span its record's headers carry; the
+ * attempt, each a child of (and linked to) the `send` span its record's
+ * headers carry, with the attempt number as `tributary.attempt`; the
  * consumer's retries and dead letters are not span events (they happen
  * outside the span). withRetry inside the chain gives one span per record
  * with `retry` events instead. The producer likewise runs its middleware once
@@ -38,12 +39,14 @@ import {
   type GroupConsumerConfig,
   type ShardedGroupConsumer,
 } from '@tributary/xkafka-sharded';
-import { ConsumerCounters, OUTCOME_ATTRIBUTE, withMetrics, withRetry, withSendTracing, withTracing } from '@tributary/middleware';
+import { ATTEMPT_ATTRIBUTE, ConsumerCounters, OUTCOME_ATTRIBUTE, withMetrics, withRetry, withSendTracing, withTracing } from '@tributary/middleware';
 import { metricsPerTest, total, tracingPerTest } from './support/otel';
 import { memoryTransportPerTest } from './support/memory-transport';
 
 const fastRetry = { initialMs: 1, maxMs: 1, jitter: 'none', maxAttempts: 3 } as const;
 const spanId = (s: ReadableSpan): string => s.spanContext().spanId;
+/** [traceId, spanId] of each link of `s`, in order. */
+const linkIds = (s: ReadableSpan): [string, string][] => s.links.map((l) => [l.context.traceId, l.context.spanId]);
 
 describe('tracing with @tributary/xkafka-sharded', () => {
   // Declared first, so it runs before the harnesses' own teardown: clients close before the transport does.
@@ -130,12 +133,13 @@ describe('tracing with @tributary/xkafka-sharded', () => {
       [ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: 'customer-9',
       [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: c.groupId,
       [ATTR_MESSAGING_MESSAGE_ID]: 'evt-1',
+      [ATTEMPT_ATTRIBUTE]: 1,
       [OUTCOME_ATTRIBUTE]: 'processed',
     });
-    // The middleware's documented choice: the creation context is the parent (not a link).
+    // The middleware's documented default: the creation context is the parent, and linked as the conventions ask.
     expect(process.spanContext().traceId).toBe(send.spanContext().traceId);
     expect(process.parentSpanContext?.spanId).toBe(spanId(send));
-    expect(process.links).toEqual([]);
+    expect(linkIds(process)).toEqual([[send.spanContext().traceId, spanId(send)]]);
     expect(process.status.code).toBe(SpanStatusCode.UNSET);
     // The handler, on its shard worker, runs with the process span active.
     expect(active).toEqual([spanId(process)]);
@@ -157,6 +161,8 @@ describe('tracing with @tributary/xkafka-sharded', () => {
     expect(seen).toEqual(attempts.map((s, i) => ({ attempt: i + 1, span: spanId(s) })));
     expect(new Set(attempts.map(spanId)).size).toBe(3);
     expect(attempts.map((s) => s.parentSpanContext?.spanId)).toEqual([spanId(send), spanId(send), spanId(send)]);
+    expect(attempts.map(linkIds)).toEqual([0, 1, 2].map(() => [[send.spanContext().traceId, spanId(send)]]));
+    expect(attempts.map((s) => s.attributes[ATTEMPT_ATTRIBUTE])).toEqual([1, 2, 3]);
     expect(attempts.map((s) => [s.status.code, s.attributes[OUTCOME_ATTRIBUTE], s.attributes[ATTR_ERROR_TYPE]])).toEqual([
       [SpanStatusCode.ERROR, 'failed', 'Error'],
       [SpanStatusCode.ERROR, 'failed', 'Error'],
