@@ -139,7 +139,7 @@ export type DeadLetterMiddlewareOptions = DeadLetterTopicMiddlewareOptions | Dea
  * - The rate guard: when dead-lettering a record would push the share of
  *   dead-lettered records in the window above `maxRatio`, the record is not
  *   published (nor written); the consumer is stopped through `ctx.control.stop(err)` and
- *   the call rejects with that ERR_STOPPED error (cause = the record's
+ *   the call rejects with that ERR_DEAD_LETTER_RATE error (cause = the record's
  *   failure), leaving the record unacknowledged.
  *
  * Either side of withRetry works. Outside (earlier in the chain, the
@@ -182,7 +182,7 @@ export function withDeadLetter(options: DeadLetterMiddlewareOptions): HandlerMid
           const { total, hits } = guard.counts();
           if (total + 1 >= o.rateGuard.minRecords && (hits + 1) / (total + 1) > o.rateGuard.maxRatio) {
             const stop = new TributaryError(
-              'ERR_STOPPED',
+              'ERR_DEAD_LETTER_RATE',
               `dead-letter rate guard: ${hits + 1} of the last ${total + 1} records (within ${o.rateGuard.windowMs} ms) would be dead-lettered, more than ${o.rateGuard.maxRatio * 100}%; stopping the consumer instead of draining ${message.topic} into ${topic}. Record ${where(message)} failed with: ${errorMessage(error)}`,
               { cause: error, context: recordContext(message) },
             );

@@ -156,7 +156,7 @@ describe('withDeadLetter({ writer })', () => {
     // 1 of 1: below minRecords; 2 of 2 would be 100%.
     await handler(message, ctx);
     const err = await run(handler, message, ctx).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_STOPPED' });
+    expect(err).toMatchObject({ code: 'ERR_DEAD_LETTER_RATE' });
     expect(control.calls).toEqual(['stop']);
     expect(writer.calls).toHaveLength(1);
   });

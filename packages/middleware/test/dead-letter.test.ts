@@ -177,7 +177,7 @@ describe('withDeadLetter', () => {
       expect(control.calls).toEqual([]);
       // 4 of 7 would be 57%: stop.
       const err = await run(handler, buildMessage({ offset: 6 }), ctx).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'ERR_STOPPED', cause: expect.objectContaining({ code: 'ERR_DECODE' }) as unknown });
+      expect(err).toMatchObject({ code: 'ERR_DEAD_LETTER_RATE', cause: expect.objectContaining({ code: 'ERR_DECODE' }) as unknown });
       expect((err as Error).message).toMatch(/4 of the last 7 records .* would be dead-lettered, more than 50%/);
       expect(control.calls).toEqual(['stop']);
       expect(control.stopReasons).toEqual([err]);
@@ -207,7 +207,7 @@ describe('withDeadLetter', () => {
       await handler(message, ctx);
       await handler(message, ctx);
       expect(control.calls).toEqual([]);
-      await expect(handler(message, ctx)).rejects.toMatchObject({ code: 'ERR_STOPPED' });
+      await expect(handler(message, ctx)).rejects.toMatchObject({ code: 'ERR_DEAD_LETTER_RATE' });
     });
 
     it('is on by default and can be turned off', async () => {
