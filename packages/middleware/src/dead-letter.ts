@@ -206,7 +206,7 @@ export function withDeadLetter(options: DeadLetterMiddlewareOptions): HandlerMid
         // which errs towards stopping.
         guard?.add(true);
         await publish(o, letter, reason, ctx);
-        emitRecordEvent(ctx, message, { type: 'dead-letter', error: reason, topic, attempts });
+        emitRecordEvent(ctx, message, { type: 'dead-letter', error: reason, topic, attempts, ...(o.writer ? { writer: true } : {}) });
         try {
           o.onDeadLetter?.({ message, error: reason, record, attempts });
         } catch (err) {

@@ -123,7 +123,12 @@ function logEvent(logger: Logger, levels: LoggingLevels, event: RecordEvent): vo
       log(logger, levels.retry, { err: event.error, attempt: event.attempt, delayMs: event.delayMs }, `record retry after attempt ${event.attempt}: ${errorMessage(event.error)}`);
       break;
     case 'dead-letter':
-      log(logger, levels.deadLetter, { err: event.error, deadLetterTopic: event.topic, attempts: event.attempts }, `record dead-lettered to ${event.topic}: ${errorMessage(event.error)}`);
+      log(
+        logger,
+        levels.deadLetter,
+        event.writer ? { err: event.error, deadLetterWriter: true, attempts: event.attempts } : { err: event.error, deadLetterTopic: event.topic, attempts: event.attempts },
+        `record dead-lettered ${event.writer ? 'through the writer' : `to ${event.topic}`}: ${errorMessage(event.error)}`,
+      );
       break;
     case 'duplicate':
       log(logger, levels.duplicate, { id: event.id }, 'record skipped as duplicate');

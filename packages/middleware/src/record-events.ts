@@ -17,8 +17,12 @@ import { errorMessage, type HandlerContext, type Message } from '@tributary/core
 export type RecordEvent =
   /** An attempt failed and another follows after `delayMs` (emitted by withRetry). */
   | { readonly type: 'retry'; readonly error: unknown; readonly attempt: number; readonly delayMs: number }
-  /** The record was published to `topic` and acknowledged (emitted by withDeadLetter). */
-  | { readonly type: 'dead-letter'; readonly error: unknown; readonly topic: string; readonly attempts: number }
+  /**
+   * The record was published to `topic` and acknowledged (emitted by
+   * withDeadLetter) — or, with `writer: true`, a DeadLetterWriter's write
+   * resolved, and `topic` is only the default name its letter's record carries.
+   */
+  | { readonly type: 'dead-letter'; readonly error: unknown; readonly topic: string; readonly attempts: number; readonly writer?: boolean }
   /** The record was skipped as already processed (emitted by withDedup). */
   | { readonly type: 'duplicate'; readonly id: string };
 

@@ -137,7 +137,7 @@ export function withTracing(options: RecordTracingOptions = {}): HandlerMiddlewa
       addSpanEvent(span, event);
       if (event.type === 'dead-letter') {
         outcome = 'dead-lettered';
-        recordFailure(span, event.error, `dead-lettered to ${event.topic}: ${errorMessage(event.error)}`);
+        recordFailure(span, event.error, `dead-lettered ${event.writer ? 'through the writer' : `to ${event.topic}`}: ${errorMessage(event.error)}`);
       } else if (event.type === 'duplicate') {
         outcome = 'duplicate';
       }

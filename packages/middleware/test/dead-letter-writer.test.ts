@@ -96,7 +96,7 @@ describe('withDeadLetter({ writer })', () => {
     });
     expect(writer.contexts[0]?.signal).toBe(ctx.signal);
     expect(infos.map((i) => [i.message, i.record, i.error])).toEqual([[message, letter.record, error]]);
-    expect(events).toEqual([{ type: 'dead-letter', error, topic: 'orders.dlq', attempts: 1 }]);
+    expect(events).toEqual([{ type: 'dead-letter', error, topic: 'orders.dlq', attempts: 1, writer: true }]);
   });
 
   it('inside withRetry: an exhausted transient failure is written as not permanent, with the attempts made', async () => {

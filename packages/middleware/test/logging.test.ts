@@ -85,6 +85,25 @@ describe('withLogging', () => {
     expect(lines[2]).toMatchObject({ deadLetterTopic: 'orders.dlq', attempts: 3, err: { code: 'ERR_RETRIES_EXHAUSTED' } });
   });
 
+  it('says a dead-letter went through the writer, not to a topic, when a DeadLetterWriter took it', async () => {
+    const { logger, lines } = pinoLines();
+    const written: unknown[] = [];
+    await chainHandlers(
+      () => {
+        throw new TypeError('bad total');
+      },
+      withLogging({ logger }),
+      withDeadLetter({ writer: { write: async (letters) => void written.push(...letters) } }),
+    )(message, testContext().ctx);
+    expect(written).toHaveLength(1);
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      [LEVEL.error, 'record dead-lettered through the writer: bad total'],
+      [LEVEL.debug, 'record processed'],
+    ]);
+    expect(lines[0]).toMatchObject({ deadLetterWriter: true, attempts: 1 });
+    expect(lines[0]).not.toHaveProperty('deadLetterTopic');
+  });
+
   it('takes other levels, silent included', async () => {
     const { logger, lines } = pinoLines();
     const chain = chainHandlers(() => undefined, withLogging({ logger, levels: { success: 'info', duplicate: 'silent' } }), withDedup());
