@@ -143,7 +143,11 @@ export class ShardedGroupConsumer extends ShardedConsumer {
     try {
       await this.drainPartitions(states);
     } finally {
-      for (const p of states) this.#partitions.delete(p.id);
+      // Only the states drained here: a partition assigned again while this
+      // drain ran (a revocation that outlived the transport's rebalance
+      // timeout) has a fresh state that must survive, or its next batch would
+      // start a third one that commits past its running records.
+      for (const p of states) if (this.#partitions.get(p.id) === p) this.#partitions.delete(p.id);
     }
     this.config.logger.info({ partitions: partitions.map(partitionKey) }, 'partitions revoked');
   }
