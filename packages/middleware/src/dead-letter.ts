@@ -183,10 +183,10 @@ export function withDeadLetter(options: DeadLetterMiddlewareOptions): HandlerMid
           if (total + 1 >= o.rateGuard.minRecords && (hits + 1) / (total + 1) > o.rateGuard.maxRatio) {
             const stop = new TributaryError(
               'ERR_DEAD_LETTER_RATE',
-              `dead-letter rate guard: ${hits + 1} of the last ${total + 1} records (within ${o.rateGuard.windowMs} ms) would be dead-lettered, more than ${o.rateGuard.maxRatio * 100}%; stopping the consumer instead of draining ${message.topic} into ${topic}. Record ${where(message)} failed with: ${errorMessage(error)}`,
+              `dead-letter rate guard: ${hits + 1} of the last ${total + 1} records (within ${o.rateGuard.windowMs} ms) would be dead-lettered, more than ${o.rateGuard.maxRatio * 100}%; stopping the consumer instead of draining ${message.topic} into ${o.writer ? 'the dead-letter writer' : topic}. Record ${where(message)} failed with: ${errorMessage(error)}`,
               { cause: error, context: recordContext(message) },
             );
-            ctx.logger.error({ err: stop, topic: message.topic, deadLetterTopic: topic }, 'dead-letter rate guard tripped');
+            ctx.logger.error({ err: stop, topic: message.topic, ...(o.writer ? { deadLetterWriter: true } : { deadLetterTopic: topic }) }, 'dead-letter rate guard tripped');
             ctx.control.stop(stop);
             throw stop;
           }

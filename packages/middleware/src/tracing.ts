@@ -168,7 +168,7 @@ export function addSpanEvent(span: Span, event: RecordEvent): void {
       break;
     case 'dead-letter':
       span.addEvent('dead-letter', {
-        'tributary.dead_letter.topic': event.topic,
+        ...(event.writer ? { 'tributary.dead_letter.writer': true } : { 'tributary.dead_letter.topic': event.topic }),
         'tributary.attempts': event.attempts,
         [MessagingAttr.errorType]: errorType(event.error),
       });

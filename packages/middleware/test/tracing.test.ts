@@ -155,6 +155,19 @@ describe('withTracing', () => {
     expect(otel.spans()[1]?.attributes[ATTR_ERROR_TYPE]).toBe('TypeError');
   });
 
+  it('marks a dead-letter taken by a DeadLetterWriter as such, without a topic', async () => {
+    await chainHandlers(
+      () => {
+        throw new TypeError('bad total');
+      },
+      tracing(),
+      withDeadLetter({ writer: { write: async () => undefined } }),
+    )(message, testContext().ctx);
+    const event = otel.span('process orders').events.find((e) => e.name === 'dead-letter');
+    expect(event?.attributes).toMatchObject({ 'tributary.dead_letter.writer': true, 'tributary.attempts': 1 });
+    expect(event?.attributes).not.toHaveProperty('tributary.dead_letter.topic');
+  });
+
   it('records retries and the dead-letter from inside as span events', async () => {
     await chainHandlers(
       () => {
