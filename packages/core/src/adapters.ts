@@ -201,10 +201,16 @@ function batchAdapter<V>(
     if (result === undefined || result === null) return outcomes;
     // Checked at run time: JavaScript callers are not held to the type.
     const isList: boolean = Array.isArray(result);
-    if (!isList || result.length !== values.length) {
+    // A hole of a sparse array (`in` sees it) or an undefined/null entry is no outcome.
+    const missing = isList && result.length === values.length ? result.findIndex((o, j) => !(j in result) || o === undefined || o === null) : -1;
+    if (!isList || result.length !== values.length || missing >= 0) {
       // A bug, not a record's fault: stop the consumer as the runtime does for a
-      // BatchHandler with the wrong number of outcomes, so nothing is acked or dead-lettered.
-      const bug = new TypeError(`${component}: handler returned ${isList ? result.length : typeof result} outcomes for ${values.length} records`);
+      // BatchHandler with the wrong number of outcomes (or one missing), so nothing is acked or dead-lettered.
+      const what =
+        missing >= 0
+          ? `no outcome at index ${missing} of ${values.length} (a hole, undefined or null)`
+          : `${isList ? result.length : typeof result} outcomes for ${values.length} records`;
+      const bug = new TypeError(`${component}: handler returned ${what}`);
       ctx.control.stop(bug);
       throw bug;
     }

@@ -31,7 +31,11 @@ export interface HandlerContext {
    * batch handler should start no further record and report those it skipped
    * as `retry` (or throw): what is not acknowledged is delivered again later
    * (to the partition's next owner). A failed attempt after it aborted is
-   * never retried nor dead-lettered by the core runtime. Optional for
+   * never retried nor dead-lettered by the core runtime: for a batch handler
+   * call that returns once it aborted, its `retry` and `deadLetter` outcomes
+   * are left uncommitted (no dead letter, no rate-limit slot, no fatal stop)
+   * and its `ack`s stand. Its reason is a TributaryError ERR_ABORTED (the
+   * consumer stops, or the partition is being revoked). Optional for
    * contexts built outside the core runtime; fall back to `signal`.
    */
   readonly stopping?: AbortSignal;
@@ -66,7 +70,8 @@ export function deadLetter(reason: unknown): RecordOutcome {
 /**
  * Handles a batch of records of one partition, in offset order. Resolving with
  * nothing acks every record; resolving with an array gives one outcome per
- * record (same order, same length); throwing retries the whole batch.
+ * record (same order, same length, no holes nor undefined entries — else the
+ * consumer stops with a TypeError); throwing retries the whole batch.
  */
 export type BatchHandler = (
   messages: readonly Message[],

@@ -258,6 +258,19 @@ describe('eventBatchHandler', () => {
     expect(stops).toEqual([err]);
   });
 
+  it.each([
+    ['a hole', (): readonly RecordOutcome[] => Object.assign(new Array<RecordOutcome>(2), { 0: ack })],
+    ['an undefined entry', (): readonly RecordOutcome[] => [ack, undefined as unknown as RecordOutcome]],
+  ])('stops the consumer with a TypeError when the outcomes have %s, acking nothing', async (_what, outcomes) => {
+    const stops: unknown[] = [];
+    const c: HandlerContext = { ...ctx, control: { ...ctx.control, stop: (reason) => void stops.push(reason) } };
+    const [e0, e1] = eventMessages(2);
+    const err = await failure(eventBatchHandler(outcomes)([e0!, e1!], c));
+    expect(err).toBeInstanceOf(TypeError);
+    expect((err as Error).message).toBe('eventBatchHandler: handler returned no outcome at index 1 of 2 (a hole, undefined or null)');
+    expect(stops).toEqual([err]);
+  });
+
   it('validates its options', () => {
     expect(() => eventBatchHandler(null as never, { schema: {} as never })).toThrow(/handler must be a function.*schema must implement Standard Schema v1/);
   });

@@ -33,6 +33,35 @@ const STOP_GRACE_MS = 1_000;
 const MAX_DRAIN_MS = 3_600_000;
 
 /**
+ * What the runtime adds to drainTimeoutMs to get the `rebalanceTimeoutMs` it
+ * asks of the transport (capped at MAX_DRAIN_MS, the largest the transports
+ * accept): the transport bounds onRevoked and close() by it, and must not cut
+ * a drain short — the drain, STOP_GRACE_MS and the final commit fit in it.
+ */
+const REBALANCE_MARGIN_MS = 5_000;
+
+/** The `rebalanceTimeoutMs` the runtime gives the transport for a drainTimeoutMs. */
+function rebalanceTimeoutFor(drainTimeoutMs: number): number {
+  return Math.min(MAX_DRAIN_MS, drainTimeoutMs + STOP_GRACE_MS + REBALANCE_MARGIN_MS);
+}
+
+/** Keys of the options objects, for the ConfigError that names an unknown (misspelt) one. */
+const STOP_OPTION_KEYS: readonly string[] = ['timeoutMs', 'signal'];
+const DEAD_LETTER_KEYS: readonly string[] = ['topic', 'producer', 'writer', 'rateLimit'];
+const RATE_LIMIT_KEYS: readonly string[] = ['max', 'windowMs'];
+
+/** Names each key of `value` not in `known` as a problem of `prefix.key`. */
+function rejectUnknownKeys(check: ConfigCheck, value: object, known: readonly string[], prefix: string): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) check.problem(prefix ? `${prefix}.${key}` : key, `is not a known option (known: ${known.join(', ')})`);
+  }
+}
+
+function isPlainOptions(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
  * Codes of a record that cannot be read, whatever handler reads it: what the
  * adapters (jsonHandler, eventHandler and their batch forms) fail with.
  */
@@ -78,6 +107,7 @@ export function stopOptionsError(options: unknown, component: string): ConfigErr
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     check.problem('options', 'must be { timeoutMs?, signal? } or undefined');
   } else {
+    rejectUnknownKeys(check, options, STOP_OPTION_KEYS, '');
     const { timeoutMs, signal } = options as Record<string, unknown>;
     if (timeoutMs !== undefined) check.integer(timeoutMs, 'timeoutMs', 0, MAX_DRAIN_MS);
     check.check(signal === undefined || isAbortSignal(signal), 'signal', 'must be an AbortSignal');
@@ -144,6 +174,7 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
     `must be false or an integer between 0 (off) and 86400000 (got ${typeof stallWarningMs === 'number' ? stallWarningMs : typeof stallWarningMs})`,
   );
   check.fn(opts.onStall, 'onStall');
+  if (opts.clientId !== undefined) check.nonEmptyString(opts.clientId, 'clientId');
   let backoff: Backoff | undefined;
   if (opts.retry !== false) {
     const given = Object.fromEntries(Object.entries(opts.retry ?? {}).filter(([, v]) => v !== undefined));
@@ -153,7 +184,11 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
   let deadLetterProducer: TransportProducer | undefined;
   let deadLetterWriter: DeadLetterWriter | undefined;
   let deadLetterRateLimit: Required<DeadLetterRateLimit> | undefined;
-  if (opts.deadLetter) {
+  const deadLetter: unknown = opts.deadLetter;
+  if (deadLetter !== undefined && deadLetter !== false && !isPlainOptions(deadLetter)) {
+    check.problem('deadLetter', 'must be { topic?, producer?, rateLimit? }, { writer, rateLimit? } or false');
+  } else if (deadLetter) {
+    rejectUnknownKeys(check, deadLetter, DEAD_LETTER_KEYS, 'deadLetter');
     // Checked at run time: JavaScript callers are not held to the union type.
     const { topic: t, producer: p, writer: w } = opts.deadLetter as { topic?: unknown; producer?: unknown; writer?: unknown };
     if (w !== undefined) {
@@ -171,11 +206,12 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
       check.check(producer === undefined || typeof producer?.send === 'function', 'deadLetter.producer', 'must be a TransportProducer');
       deadLetterProducer = producer as TransportProducer | undefined;
     }
-    const limit: unknown = opts.deadLetter.rateLimit;
+    const limit: unknown = (deadLetter as { rateLimit?: unknown }).rateLimit;
     if (limit !== false) {
       if (limit !== undefined && (typeof limit !== 'object' || limit === null || Array.isArray(limit))) {
         check.problem('deadLetter.rateLimit', 'must be { max?, windowMs? } or false');
       } else {
+        if (limit !== undefined) rejectUnknownKeys(check, limit, RATE_LIMIT_KEYS, 'deadLetter.rateLimit');
         const given = limit as DeadLetterRateLimit | undefined;
         const max = given?.max ?? CONSUMER_DEFAULTS.deadLetterRateLimit.max;
         const windowMs = given?.windowMs ?? CONSUMER_DEFAULTS.deadLetterRateLimit.windowMs;
@@ -206,6 +242,23 @@ function resolveOptions(options: ConsumerOptions): ResolvedOptions {
   });
 }
 
+/**
+ * What is wrong with a batch handler's outcomes for `count` records, or
+ * undefined when they are usable: nothing (all acked), or an array of exactly
+ * `count` outcomes without holes or undefined/null entries.
+ */
+function outcomesProblem(outcomes: unknown, count: number): string | undefined {
+  if (outcomes === undefined) return undefined;
+  if (!Array.isArray(outcomes)) return `${typeof outcomes} outcomes for ${count} records`;
+  if (outcomes.length !== count) return `${outcomes.length} outcomes for ${count} records`;
+  for (let i = 0; i < count; i++) {
+    // `in` sees a hole of a sparse array, which indexing reads as undefined.
+    const o: unknown = outcomes[i];
+    if (!(i in outcomes) || o === undefined || o === null) return `no outcome at index ${i} of ${count} (a hole, undefined or null)`;
+  }
+  return undefined;
+}
+
 /** True for an object with a `write` method (a DeadLetterWriter; its signature is not checkable at run time). */
 function isDeadLetterWriter(value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as Partial<DeadLetterWriter>).write === 'function';
@@ -227,6 +280,8 @@ interface PartitionState {
   timer: NodeJS.Timeout | undefined;
   /** The chain of handler invocations for this partition (processing is sequential per partition). */
   processing: Promise<void>;
+  /** Flushes queued on `processing` and not finished: non-zero while the partition has work pending. */
+  inFlight: number;
   /** Set on revocation: buffered records are dropped and left to the next owner. */
   revoked: boolean;
   /**
@@ -259,6 +314,13 @@ interface PartitionState {
 type Mode = { kind: 'record'; handler: MessageHandler } | { kind: 'batch'; handler: BatchHandler };
 
 /**
+ * How handling records ended: all done (acked or dead-lettered); `leave` —
+ * stopping or revoked, the rest is left uncommitted to the next owner, not a
+ * failure; `failed` — the consumer stops (or was stopped by a fatal error).
+ */
+type HandleResult = 'done' | 'leave' | 'failed';
+
+/**
  * Creates a group consumer runtime on a transport: batching by size or time,
  * ordered processing per partition with partitions in parallel, retries with
  * backoff, dead-lettering, at-least-once commits of the contiguous processed
@@ -282,9 +344,13 @@ type Mode = { kind: 'record'; handler: MessageHandler } | { kind: 'batch'; handl
  *   transport that sets `RecordBatch.signal` the runtime learns of the
  *   revocation when it starts, not when the batch in flight ends: a record
  *   handler stops after the record in flight, and `ctx.stopping` of the
- *   partition's handler aborts (retry backoffs end; failures then leave the
- *   record to the next owner, never dead-letter it or stop the consumer).
- *   The same happens to every partition when the consumer stops.
+ *   partition's handler aborts (retry backoffs end; failures — and a batch
+ *   handler's retry and dead-letter outcomes — then leave the record to the
+ *   next owner, never dead-letter it, take a rate-limit slot or stop the
+ *   consumer). The same happens to every partition when the consumer stops.
+ * - A start that fails leaves the consumer stopped (wait() rejects with the
+ *   error); nothing is committed, dead-lettered or reported once stop()
+ *   resolved.
  */
 export function createConsumer(transport: Transport, options: ConsumerOptions): Consumer {
   return new RuntimeConsumer(transport, resolveOptions(options));
@@ -302,6 +368,8 @@ interface Drain {
   readonly cleanups: (() => void)[];
   /** Why the drain ended before the work did; undefined while it runs. */
   reason: TributaryError | undefined;
+  /** Monotonic ms when its deadline or a caller's signal ended it; undefined when the work ended first. */
+  endedAt: number | undefined;
   /** Ends it (the first call wins). */
   readonly end: (reason: TributaryError) => void;
 }
@@ -327,8 +395,19 @@ class RuntimeConsumer implements Consumer {
   #mode: Mode | undefined;
   #state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   #fatal: unknown;
-  /** Set by the first fatal error: later ones are logged, not reported again. */
+  /**
+   * Set by the first fatal error (which may be undefined: `throw undefined`,
+   * control.stop(undefined)): later ones are logged, not reported again, and
+   * wait() rejects.
+   */
   #failed = false;
+  /**
+   * Set once the group consumer's close resolved (or stop() gave up waiting
+   * for it): from then on nothing is committed, reported through onError nor
+   * dead-lettered — work that returns that late is logged at debug and its
+   * records stay uncommitted.
+   */
+  #closed = false;
   #stopPromise: Promise<void> | undefined;
   #drain: Drain | undefined;
   #stopped!: () => void;
@@ -361,8 +440,6 @@ class RuntimeConsumer implements Consumer {
     this.#stoppedPromise = new Promise((resolve) => (this.#stopped = resolve));
     const limit = opts.deadLetterRateLimit;
     this.#deadLetterLimit = limit && new SlidingWindowLimit(limit.max, limit.windowMs);
-    // Every in-flight handler (one per partition, and middleware waits) listens on it.
-    setMaxListeners(0, this.#abort.signal);
     this.#control = {
       pause: (partitions) => this.#group?.pause(partitions ?? this.#group.assignment()),
       resume: (partitions) => this.#group?.resume(partitions ?? this.#group.assignment()),
@@ -396,9 +473,13 @@ class RuntimeConsumer implements Consumer {
 
   async wait(): Promise<void> {
     await this.#stoppedPromise;
+    if (!this.#failed) return;
     const fatal = this.#fatal;
-    if (fatal === undefined) return;
-    throw fatal instanceof Error ? fatal : new TributaryError('ERR_STOPPED', errorMessage(fatal), { cause: fatal });
+    if (fatal instanceof Error) throw fatal;
+    const stopped = new TributaryError('ERR_STOPPED', `consumer ${this.#opts.groupId} stopped: ${errorMessage(fatal)}`, { cause: fatal });
+    // TributaryError drops an undefined cause; this one says what the reason was (`throw undefined`, control.stop()).
+    if (!Object.hasOwn(stopped, 'cause')) Object.defineProperty(stopped, 'cause', { value: fatal, writable: true, configurable: true });
+    throw stopped;
   }
 
   async #start(mode: Mode): Promise<void> {
@@ -410,29 +491,26 @@ class RuntimeConsumer implements Consumer {
       );
     }
     this.#mode = mode;
+    // Set before run(): the transport may deliver before run() resolves.
     this.#state = 'running';
-    if (this.#opts.stallWarningMs > 0) {
-      // One timer per consumer, not per record; unref'd so it never keeps a process alive.
-      this.#watchdog = setInterval(() => this.#checkStalls(), stallTickMs(this.#opts.stallWarningMs));
-      this.#watchdog.unref();
-    }
-    // A writer needs no producer; the topic form takes the user's or makes its own.
-    if (this.#opts.deadLetterTopic) {
-      this.#dlqProducer = this.#opts.deadLetterProducer;
-      if (!this.#dlqProducer) {
-        this.#dlqProducer = this.#transport.producer({ clientId: `${this.#opts.clientId ?? this.#opts.groupId}-dlq`, logger: this.#opts.logger });
-        this.#ownsDlqProducer = true;
-      }
-    }
-    this.#group = this.#transport.groupConsumer({
-      groupId: this.#opts.groupId,
-      topics: this.#opts.topics,
-      fromBeginning: this.#opts.fromBeginning,
-      maxBatchRecords: this.#opts.maxRecords,
-      logger: this.#opts.logger,
-      ...(this.#opts.clientId === undefined ? {} : { clientId: this.#opts.clientId }),
-    });
     try {
+      // A writer needs no producer; the topic form takes the user's or makes its own.
+      if (this.#opts.deadLetterTopic) {
+        const own = this.#opts.deadLetterProducer === undefined;
+        this.#dlqProducer =
+          this.#opts.deadLetterProducer ?? this.#transport.producer({ clientId: `${this.#opts.clientId ?? this.#opts.groupId}-dlq`, logger: this.#opts.logger });
+        this.#ownsDlqProducer = own;
+      }
+      this.#group = this.#transport.groupConsumer({
+        groupId: this.#opts.groupId,
+        topics: this.#opts.topics,
+        fromBeginning: this.#opts.fromBeginning,
+        maxBatchRecords: this.#opts.maxRecords,
+        // The transport bounds onRevoked and close() by it: it must outlast the drain (see drainTimeoutMs).
+        rebalanceTimeoutMs: rebalanceTimeoutFor(this.#opts.drainTimeoutMs),
+        logger: this.#opts.logger,
+        ...(this.#opts.clientId === undefined ? {} : { clientId: this.#opts.clientId }),
+      });
       await this.#group.run({
         onBatch: (batch) => this.#onBatch(batch),
         onAssigned: (partitions) => this.#onAssigned(partitions),
@@ -440,11 +518,23 @@ class RuntimeConsumer implements Consumer {
         onError: (error) => this.#onTransportError(error),
       });
     } catch (err) {
-      this.#fatal = err;
+      // A start that fails — synchronously (a closed transport, an option it
+      // refuses) or in run() — leaves the consumer stopped: what was created
+      // is closed, wait() rejects with `err`, and a new consumer is needed.
+      if (!this.#failed) {
+        this.#failed = true;
+        this.#fatal = err;
+      }
       await this.stop();
       throw err;
     }
-    this.#opts.logger.info({ groupId: this.#opts.groupId, topics: this.#opts.topics }, 'consumer started');
+    // Started only once running: a failed or stopped start leaves no timer behind.
+    if (this.#state === 'running' && this.#opts.stallWarningMs > 0) {
+      // One timer per consumer, not per record; unref'd so it never keeps a process alive.
+      this.#watchdog = setInterval(() => this.#checkStalls(), stallTickMs(this.#opts.stallWarningMs));
+      this.#watchdog.unref();
+    }
+    this.#log('info', { groupId: this.#opts.groupId, topics: this.#opts.topics }, 'consumer started');
   }
 
   stop(options?: StopOptions): Promise<void> {
@@ -463,7 +553,8 @@ class RuntimeConsumer implements Consumer {
       return;
     }
     this.#state = 'stopping';
-    this.#stopping.abort();
+    // The same kind of reason as a revocation's (ERR_ABORTED), so ctx.stopping.reason reads alike.
+    this.#stopping.abort(new TributaryError('ERR_ABORTED', `consumer ${this.#opts.groupId} is stopping`));
     for (const p of this.#partitions.values()) p.stopping.abort(this.#stopping.signal.reason);
     // Opened before the first await, so a concurrent stop(options) can shorten it.
     const drainEnded = new Promise<false>((resolve) => {
@@ -472,9 +563,11 @@ class RuntimeConsumer implements Consumer {
         timer: undefined,
         cleanups: [],
         reason: undefined,
+        endedAt: undefined,
         end: (reason) => {
           if (drain.reason !== undefined) return;
           drain.reason = reason;
+          drain.endedAt = performance.now();
           resolve(false);
         },
       };
@@ -489,7 +582,7 @@ class RuntimeConsumer implements Consumer {
     const closing = (group ? group.close() : Promise.resolve()).then(
       () => true,
       (err: unknown) => {
-        this.#opts.logger.error({ err }, 'consumer close failed');
+        this.#log('error', { err }, 'consumer close failed');
         return true;
       },
     );
@@ -499,12 +592,30 @@ class RuntimeConsumer implements Consumer {
     if (!closed) {
       const reason = drain.reason as TributaryError;
       this.#abortHandlers(reason);
-      this.#opts.logger.warn({ groupId: this.#opts.groupId, reason: reason.message }, `${reason.message}; handlers aborted`);
+      this.#log('warn', { groupId: this.#opts.groupId, reason: reason.message }, `${reason.message}; handlers aborted`);
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_GRACE_MS)));
       closed = await Promise.race([closing, grace]);
       clearTimeout(timer);
-      if (!closed) this.#opts.logger.error({ groupId: this.#opts.groupId }, 'a handler ignored its abort signal; stop() returns without the final commit');
+      if (!closed) this.#log('error', { groupId: this.#opts.groupId }, 'a handler ignored its abort signal; stop() returns without the final commit');
+    }
+    // From here on nothing commits, reports or dead-letters (see #closed).
+    this.#closed = true;
+    // The transport may end its close before the drain did (its own bound,
+    // rebalanceTimeoutMs, shorter than this stop's budget): work still running
+    // is not committed, so its handlers must learn it through ctx.signal.
+    const stranded = [...this.#partitions.values()].filter((p) => p.inFlight > 0 && !p.abort.signal.aborted);
+    if (stranded.length > 0) {
+      const reason = new TributaryError(
+        'ERR_ABORTED',
+        `consumer ${this.#opts.groupId}: the transport closed before the drain ended; work still running is aborted and not committed`,
+      );
+      for (const p of stranded) p.abort.abort(reason);
+      this.#log(
+        'warn',
+        { groupId: this.#opts.groupId, partitions: stranded.map((p) => partitionKey(p.tp)) },
+        `${reason.message} (${stranded.map((p) => partitionKey(p.tp)).join(', ')})`,
+      );
     }
     for (const p of this.#partitions.values()) {
       clearTimeout(p.timer);
@@ -513,12 +624,38 @@ class RuntimeConsumer implements Consumer {
     // Cleared after the drain, so work stuck while draining is still reported.
     clearInterval(this.#watchdog);
     this.#watchdog = undefined;
-    if (this.#ownsDlqProducer && this.#dlqProducer) {
-      await this.#dlqProducer.close().catch((err: unknown) => this.#opts.logger.error({ err }, 'dead-letter producer close failed'));
-    }
+    if (this.#ownsDlqProducer && this.#dlqProducer) await this.#closeDlqProducer(this.#dlqProducer, (drain.endedAt ?? drain.deadlineAt) + STOP_GRACE_MS);
     this.#state = 'stopped';
-    this.#opts.logger.info({ groupId: this.#opts.groupId }, 'consumer stopped');
+    this.#log('info', { groupId: this.#opts.groupId }, 'consumer stopped');
     this.#stopped();
+  }
+
+  /**
+   * Closes the dead-letter producer the consumer made, waiting for its flush
+   * until `deadlineAt` (monotonic ms: the drain's end plus STOP_GRACE_MS, the
+   * bound stop() documents); past it stop() goes on and the close finishes,
+   * or fails, in the background (logged).
+   */
+  async #closeDlqProducer(producer: TransportProducer, deadlineAt: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const closing = producer.close().then(
+      () => true,
+      (err: unknown) => {
+        this.#log('error', { err, groupId: this.#opts.groupId }, 'dead-letter producer close failed');
+        return true;
+      },
+    );
+    const waitMs = Number.isFinite(deadlineAt) ? Math.max(0, deadlineAt - performance.now()) : STOP_GRACE_MS;
+    const cut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs)));
+    const done = await Promise.race([closing, cut]);
+    clearTimeout(timer);
+    if (!done) {
+      this.#log(
+        'warn',
+        { groupId: this.#opts.groupId, waitedMs: Math.round(waitMs) },
+        `dead-letter producer close did not finish within stop()'s budget (waited ${Math.round(waitMs)} ms); it goes on in the background`,
+      );
+    }
   }
 
   /**
@@ -577,8 +714,13 @@ class RuntimeConsumer implements Consumer {
    * partitions fail at once, the others are logged at warn.
    */
   #fail(error: unknown): void {
+    if (this.#closed) {
+      // stop() has settled (or is settling) wait(): too late to change its outcome.
+      this.#log('debug', { err: error, groupId: this.#opts.groupId }, `fatal error after the consumer closed (ignored): ${errorMessage(error)}`);
+      return;
+    }
     if (this.#failed) {
-      this.#opts.logger.warn(
+      this.#log('warn',
         { err: error, groupId: this.#opts.groupId },
         `further fatal error while the consumer stops (not reported again): ${errorMessage(error)}`,
       );
@@ -586,22 +728,40 @@ class RuntimeConsumer implements Consumer {
     }
     this.#failed = true;
     if (this.#fatal === undefined) this.#fatal = error;
-    this.#opts.logger.error({ err: error, groupId: this.#opts.groupId }, 'consumer stopping on error');
+    this.#log('error', { err: error, groupId: this.#opts.groupId }, 'consumer stopping on error');
     this.#report(error);
     void this.stop();
   }
 
   /** Calls onError; a throwing callback must not break the partition's processing or a commit. */
   #report(error: unknown): void {
+    if (this.#closed) {
+      // Late work of a closed consumer: the caller's stop() has resolved.
+      this.#log('debug', { err: error, groupId: this.#opts.groupId }, `error after the consumer closed (not reported): ${errorMessage(error)}`);
+      return;
+    }
     try {
       this.#opts.onError?.(error);
     } catch (err) {
-      this.#opts.logger.error({ err, groupId: this.#opts.groupId }, 'onError threw; ignored');
+      this.#log('error', { err, groupId: this.#opts.groupId }, 'onError threw; ignored');
+    }
+  }
+
+  /**
+   * Logs through the user's logger. A logger that throws must not break a
+   * partition's processing or a commit, nor crash the process from a timer
+   * callback: its throw is dropped (there is nowhere left to report it).
+   */
+  #log(level: 'debug' | 'info' | 'warn' | 'error', obj: object, msg: string): void {
+    try {
+      this.#opts.logger[level](obj, msg);
+    } catch {
+      // Ignored: see above.
     }
   }
 
   #onTransportError(error: TributaryError): void {
-    this.#opts.logger.warn({ err: error }, 'transport error');
+    this.#log('warn', { err: error }, 'transport error');
     this.#report(error);
   }
 
@@ -614,7 +774,15 @@ class RuntimeConsumer implements Consumer {
       // partition again without its onRevoked: the old state's late work must
       // not block or commit for the new one.
       if (existing && !(existing.stopping.signal.aborted && this.#state === 'running')) continue;
-      existing?.unfollow?.();
+      if (existing) {
+        // The old state's timers must not fire for the new one (a false
+        // "revocation drain timed out", a flush of a state no longer used).
+        existing.unfollow?.();
+        clearTimeout(existing.revokeTimer);
+        clearTimeout(existing.timer);
+        existing.revokeTimer = undefined;
+        existing.timer = undefined;
+      }
       const stopping = new AbortController();
       const abort = new AbortController();
       // The partition's handler and its middleware waits listen on them.
@@ -628,6 +796,7 @@ class RuntimeConsumer implements Consumer {
         buffer: [],
         timer: undefined,
         processing: Promise.resolve(),
+        inFlight: 0,
         revoked: false,
         stopping,
         abort,
@@ -693,7 +862,7 @@ class RuntimeConsumer implements Consumer {
           { context: { topic, partition } },
         ),
       );
-      this.#opts.logger.warn(
+      this.#log('warn',
         { groupId: this.#opts.groupId, topic, partition, drainTimeoutMs },
         `partition ${topic}/${partition}: revocation drain timed out after ${drainTimeoutMs} ms; its handlers' ctx.signal aborted`,
       );
@@ -748,22 +917,27 @@ class RuntimeConsumer implements Consumer {
   #flush(p: PartitionState): Promise<void> {
     clearTimeout(p.timer);
     p.timer = undefined;
+    p.inFlight++;
     p.processing = p.processing.then(async () => {
-      while (p.buffer.length > 0 && !p.revoked && !p.stopping.signal.aborted && !this.#failed) {
-        const take = p.buffer.length <= this.#opts.maxRecords ? p.buffer : p.buffer.slice(0, this.#opts.maxRecords);
-        p.buffer = take === p.buffer ? [] : p.buffer.slice(this.#opts.maxRecords);
-        let ok: boolean;
-        try {
-          ok = await this.#handle(take, p);
-        } catch (err) {
-          // Handler failures are caught inside #handle; this is a throwing
-          // hook (a logger) or a bug. The chain must not reject: onBatch,
-          // onRevoked and later flushes of the partition await it.
-          this.#fail(err);
-          return;
+      try {
+        while (p.buffer.length > 0 && !p.revoked && !p.stopping.signal.aborted && !this.#failed) {
+          const take = p.buffer.length <= this.#opts.maxRecords ? p.buffer : p.buffer.slice(0, this.#opts.maxRecords);
+          p.buffer = take === p.buffer ? [] : p.buffer.slice(this.#opts.maxRecords);
+          let result: HandleResult;
+          try {
+            result = await this.#handle(take, p);
+          } catch (err) {
+            // Handler failures are caught inside #handle; this is a bug. The
+            // chain must not reject: onBatch, onRevoked and later flushes of
+            // the partition await it.
+            this.#fail(err);
+            return;
+          }
+          if (result !== 'done') return;
+          this.#scheduleCommit();
         }
-        if (!ok) return;
-        this.#scheduleCommit();
+      } finally {
+        p.inFlight--;
       }
     });
     return p.processing;
@@ -780,58 +954,65 @@ class RuntimeConsumer implements Consumer {
     };
   }
 
-  /** Handles records of one partition in order. Returns false when the consumer must stop. */
-  async #handle(messages: Message[], p: PartitionState): Promise<boolean> {
+  /** Handles records of one partition in order. */
+  async #handle(messages: Message[], p: PartitionState): Promise<HandleResult> {
     const mode = this.#mode as Mode;
     const started = Date.now();
     this.#metrics.batches++;
-    let ok = true;
+    let result: HandleResult = 'done';
     try {
       if (mode.kind === 'record') {
         for (const m of messages) {
           // The partition is being revoked or the consumer stops: start nothing
           // more. The rest stays unacknowledged, so uncommitted, for the next owner.
-          if (p.stopping.signal.aborted) break;
-          // For the watchdog each record, with its retries, is one piece of work.
-          this.#workStarted(p);
-          const handled = await this.#handleRecord(m, p, mode.handler);
-          this.#workEnded(p);
-          if (!handled) {
-            ok = false;
+          if (p.stopping.signal.aborted) {
+            result = 'leave';
             break;
           }
+          // For the watchdog each record, with its retries, is one piece of work.
+          this.#workStarted(p);
+          result = await this.#handleRecord(m, p, mode.handler);
+          this.#workEnded(p);
+          if (result !== 'done') break;
         }
       } else {
         this.#workStarted(p);
-        ok = await this.#handleBatch(messages, p, mode.handler);
+        result = await this.#handleBatch(messages, p, mode.handler);
       }
     } finally {
       this.#workEnded(p);
     }
-    if (!ok) this.#metrics.batchesFailed++;
+    // A batch left to the next owner (stopping, revoked) did not fail.
+    if (result === 'failed') this.#metrics.batchesFailed++;
     this.#metrics.totalLatencyMs += Date.now() - started;
-    return ok;
+    return result;
   }
 
-  async #handleRecord(m: Message, p: PartitionState, handler: MessageHandler): Promise<boolean> {
+  async #handleRecord(m: Message, p: PartitionState, handler: MessageHandler): Promise<HandleResult> {
     let firstFailureAt: number | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
         await handler(m, this.#context(attempt, p));
         this.#done(m, p);
-        return true;
+        return 'done';
       } catch (err) {
         this.#countFailure(err);
         firstFailureAt ??= Date.now();
         const next = await this.#afterFailure([m], p, err, attempt);
         if (next === 'retry') continue;
-        if (next === 'stop' || next === 'leave') return false;
+        if (next === 'stop') return 'failed';
+        if (next === 'leave') return 'leave';
         return this.#deadLetter([{ message: m, reason: this.#exhausted(err, attempt, m), attempts: attempt, firstFailureAt }], p);
       }
     }
   }
 
-  async #handleBatch(messages: Message[], p: PartitionState, handler: BatchHandler): Promise<boolean> {
+  /** True while the records of `p` must be left to the next owner: the consumer stops or the partition is being revoked. */
+  #leaving(p: PartitionState): boolean {
+    return this.#state !== 'running' || p.stopping.signal.aborted;
+  }
+
+  async #handleBatch(messages: Message[], p: PartitionState, handler: BatchHandler): Promise<HandleResult> {
     let pending: Message[] = messages;
     let firstFailureAt: number | undefined;
     for (let attempt = 1; pending.length > 0; attempt++) {
@@ -842,16 +1023,22 @@ class RuntimeConsumer implements Consumer {
         outcomes = pending.map(() => ({ kind: 'retry', error: err }) as const);
       }
       // Checked at run time: JavaScript callers are not held to the type.
-      const isList: boolean = Array.isArray(outcomes);
-      if (outcomes !== undefined && (!isList || outcomes.length !== pending.length)) {
-        this.#fail(new TypeError(`batch handler returned ${isList ? outcomes.length : typeof outcomes} outcomes for ${pending.length} records`));
-        return false;
+      const problem = outcomesProblem(outcomes, pending.length);
+      if (problem !== undefined) {
+        this.#fail(new TypeError(`batch handler returned ${problem}`));
+        return 'failed';
       }
+      // Stopping or revoked when the call returned: as for a record handler,
+      // a failure then proves nothing about the record and a dead-letter
+      // outcome is not applied — both are left, uncommitted, to the next
+      // owner (no dead letter, no rate-limit slot, no fatal stop). Acks stand.
+      const leaving = this.#leaving(p);
       // Dead letters of this attempt — dead-letter outcomes and retries that
       // cannot be retried — go out together, in offset order (one write, one
       // send), once every outcome is known.
       const letters: (LetterToSend | undefined)[] = [];
       const retries: { readonly index: number; readonly message: Message; readonly error: unknown }[] = [];
+      let leave = false;
       for (let i = 0; i < pending.length; i++) {
         const m = pending[i] as Message;
         const outcome: RecordOutcome = outcomes?.[i] ?? { kind: 'ack' };
@@ -859,46 +1046,49 @@ class RuntimeConsumer implements Consumer {
           this.#done(m, p);
         } else if (outcome.kind === 'dead-letter') {
           this.#countFailure(outcome.reason);
-          if (!this.#deadLettering()) {
+          if (leaving) {
+            leave = true;
+          } else if (!this.#deadLettering()) {
             // Nowhere to put it: the consumer stops on this record's reason.
             this.#fail(outcome.reason);
-            return false;
+            return 'failed';
+          } else {
+            letters[i] = { message: m, reason: outcome.reason, attempts: attempt, firstFailureAt: firstFailureAt ?? Date.now() };
           }
-          letters[i] = { message: m, reason: outcome.reason, attempts: attempt, firstFailureAt: firstFailureAt ?? Date.now() };
         } else {
           const error = outcome.error ?? new TributaryError('ERR_HANDLER', 'batch handler asked to retry the record');
           this.#countFailure(error);
-          retries.push({ index: i, message: m, error });
+          if (leaving) leave = true;
+          else retries.push({ index: i, message: m, error });
         }
       }
+      if (leave) return 'leave';
       if (retries.length > 0) firstFailureAt ??= Date.now();
       // Retry together what can be retried; dead-letter (or stop on) the rest.
       const again: Message[] = [];
-      let leave = false;
       for (const { index, message: m, error } of retries) {
         const next = this.#decide(error, attempt, p);
         if (next === 'retry') again.push(m);
-        else if (next === 'leave') {
-          leave = true;
-          break;
-        } else if (next === 'dead-letter') {
+        else if (next === 'leave') return 'leave';
+        else if (next === 'dead-letter') {
           letters[index] = { message: m, reason: this.#exhausted(error, attempt, m), attempts: attempt, firstFailureAt: firstFailureAt as number };
         } else {
           this.#fail(this.#exhausted(error, attempt, m));
-          return false;
+          return 'failed';
         }
       }
       const toSend = letters.filter((l): l is LetterToSend => l !== undefined);
-      if (toSend.length > 0 && !(await this.#deadLetter(toSend, p))) return false;
-      // Stopping or revoked: the handler's dead-letter decisions stand, the retries are left to the next owner.
-      if (leave) return false;
+      if (toSend.length > 0) {
+        const sent = await this.#deadLetter(toSend, p);
+        if (sent !== 'done') return sent;
+      }
       if (again.length > 0) {
-        if (!(await this.#backoff(attempt, p))) return false;
+        if (!(await this.#backoff(attempt, p))) return 'leave';
         this.#metrics.retries += again.length;
       }
       pending = again;
     }
-    return true;
+    return 'done';
   }
 
   #decide(err: unknown, attempt: number, p: PartitionState): 'retry' | 'dead-letter' | 'stop' | 'leave' {
@@ -925,7 +1115,7 @@ class RuntimeConsumer implements Consumer {
   async #afterFailure(messages: Message[], p: PartitionState, err: unknown, attempt: number): Promise<'retry' | 'dead-letter' | 'stop' | 'leave'> {
     const m = messages[0] as Message;
     const next = this.#decide(err, attempt, p);
-    this.#opts.logger.warn(
+    this.#log('warn',
       { err, topic: m.topic, partition: m.partition, offset: m.offset, attempt, next },
       `handler failed: ${errorMessage(err)}`,
     );
@@ -952,28 +1142,36 @@ class RuntimeConsumer implements Consumer {
   /**
    * Dead-letters `letters` (one partition's, in offset order) to the topic or
    * the writer: one send or one write for all of them. True when every one is
-   * dead-lettered and completed; false after stopping the consumer.
+   * dead-lettered and completed (`done`); `failed` after stopping the
+   * consumer; `leave` when the consumer stops or the partition is being
+   * revoked, or the consumer has closed: nothing is dead-lettered (no
+   * publish or write, no rate-limit slot) and the records stay uncommitted.
    *
    * The rate limit admits a prefix: the letters it admits are dead-lettered,
    * then the first it refuses stops the consumer (ERR_DEAD_LETTER_RATE) and
-   * is not committed — as if they had come one at a time.
+   * is not committed — as if they had come one at a time. Slots are taken
+   * before the publish or write, and a failed one keeps them: like the
+   * middleware's rate guard this errs towards stopping, and the failure stops
+   * the consumer anyway.
    */
-  async #deadLetter(letters: readonly LetterToSend[], p: PartitionState): Promise<boolean> {
+  async #deadLetter(letters: readonly LetterToSend[], p: PartitionState): Promise<HandleResult> {
     const first = letters[0];
-    if (first === undefined) return true;
+    if (first === undefined) return 'done';
+    // Never after stop() closed the dead-letter producer (or resolved), and not for a failure while stopping.
+    if (this.#closed || this.#leaving(p)) return 'leave';
     const writer = this.#opts.deadLetterWriter;
     const producer = this.#dlqProducer;
     const topicOf = this.#opts.deadLetterTopic;
     if (!writer && (!producer || !topicOf)) {
       this.#fail(first.reason);
-      return false;
+      return 'failed';
     }
     // Destinations first: a topic function that fails takes no rate-limit slot and publishes nothing.
     const topics: string[] = [];
     for (const l of letters) {
       // A writer has no topic: its letters name the default one (see DeadLetter.record).
       const topic = topicOf ? this.#deadLetterTopicOf(l.message, topicOf, l.reason) : defaultDeadLetterTopic(l.message);
-      if (topic === undefined) return false;
+      if (topic === undefined) return 'failed';
       topics.push(topic);
     }
     let admitted = letters.length;
@@ -996,6 +1194,11 @@ class RuntimeConsumer implements Consumer {
     );
     if (built.length > 0) {
       const failure = writer ? await this.#write(writer, built, p) : await this.#publish(producer as TransportProducer, built);
+      if (this.#closed) {
+        // stop() gave up on this work and resolved: too late to commit or to report.
+        this.#log('debug', { groupId: this.#opts.groupId, topic: first.message.topic, partition: first.message.partition }, 'dead-letter finished after the consumer closed; not committed');
+        return 'leave';
+      }
       if (failure) {
         const m = first.message;
         const more = built.length > 1 ? ` (and ${built.length - 1} later records of the partition)` : '';
@@ -1005,11 +1208,11 @@ class RuntimeConsumer implements Consumer {
             context: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key },
           }),
         );
-        return false;
+        return 'failed';
       }
       for (const letter of built) {
         const m = letter.message;
-        this.#opts.logger.warn(
+        this.#log('warn',
           {
             topic: m.topic,
             partition: m.partition,
@@ -1036,16 +1239,31 @@ class RuntimeConsumer implements Consumer {
           { cause: refused.reason, context: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key } },
         ),
       );
-      return false;
+      return 'failed';
     }
-    return true;
+    return 'done';
   }
 
-  /** Publishes the letters' records in one send; the first failure, if any. */
+  /**
+   * Publishes the letters' records in one send; the first failure, if any. A
+   * letter without a result (a transport returning fewer results than
+   * records) is not known to be published: it fails too.
+   */
   async #publish(producer: TransportProducer, letters: readonly DeadLetter[]): Promise<{ readonly error: unknown } | undefined> {
-    const results = await producer.send(letters.map((l) => l.record)).catch((err: unknown) => [{ ok: false as const, topic: '', error: err }]);
+    let results: Awaited<ReturnType<TransportProducer['send']>>;
+    try {
+      results = await producer.send(letters.map((l) => l.record));
+    } catch (err) {
+      return { error: err };
+    }
     const failed = results.find((r) => !r.ok);
-    return failed && !failed.ok ? { error: failed.error } : undefined;
+    if (failed && !failed.ok) return { error: failed.error };
+    if (!Array.isArray(results) || results.length < letters.length) {
+      return {
+        error: new TributaryError('ERR_DEAD_LETTER', `the producer returned ${Array.isArray(results) ? results.length : 'no'} results for ${letters.length} dead letters`),
+      };
+    }
+    return undefined;
   }
 
   /** Hands the letters to the writer in one call; its rejection (or throw), if any. */
@@ -1104,7 +1322,7 @@ class RuntimeConsumer implements Consumer {
     p.stalledOffset = undefined;
     const durationMs = Math.round(performance.now() - since);
     const { topic, partition } = p.tp;
-    this.#opts.logger.info(
+    this.#log('info',
       { groupId: this.#opts.groupId, topic, partition, offset, durationMs },
       `partition ${topic}/${partition} recovered: the work stalled at offset ${offset} finished after ${durationMs} ms`,
     );
@@ -1123,7 +1341,7 @@ class RuntimeConsumer implements Consumer {
       p.stalledOffset = offset;
       this.#metrics.stalls++;
       const info: StallInfo = { groupId: this.#opts.groupId, topic: p.tp.topic, partition: p.tp.partition, offset, runningMs: Math.round(now - since) };
-      this.#opts.logger.warn(
+      this.#log('warn',
         { ...info, stallWarningMs: thresholdMs },
         `partition ${info.topic}/${info.partition} stalled: the work at offset ${offset} has been running for ${info.runningMs} ms ` +
           `(stallWarningMs ${thresholdMs}); no later offset of the partition commits until it finishes`,
@@ -1132,7 +1350,7 @@ class RuntimeConsumer implements Consumer {
         this.#opts.onStall?.(info);
       } catch (err) {
         // A timer callback that throws would crash the process: a broken hook must not.
-        this.#opts.logger.error({ err, groupId: this.#opts.groupId, topic: info.topic, partition: info.partition }, 'onStall threw; ignored');
+        this.#log('error', { err, groupId: this.#opts.groupId, topic: info.topic, partition: info.partition }, 'onStall threw; ignored');
       }
     }
   }
@@ -1161,13 +1379,16 @@ class RuntimeConsumer implements Consumer {
       this.#commitAgain = true;
       return;
     }
-    this.#commitInFlight = this.#commit([...this.#partitions.values()]).finally(() => {
-      this.#commitInFlight = undefined;
-      if (this.#commitAgain) {
-        this.#commitAgain = false;
-        this.#scheduleCommit();
-      }
-    });
+    // Nobody awaits this chain: it must never reject (#commit does not; the catch is a backstop).
+    this.#commitInFlight = this.#commit([...this.#partitions.values()])
+      .catch((err: unknown) => this.#log('error', { err, groupId: this.#opts.groupId }, `commit failed: ${errorMessage(err)}`))
+      .finally(() => {
+        this.#commitInFlight = undefined;
+        if (this.#commitAgain) {
+          this.#commitAgain = false;
+          this.#scheduleCommit();
+        }
+      });
   }
 
   async #commit(states: readonly PartitionState[]): Promise<void> {
@@ -1177,6 +1398,12 @@ class RuntimeConsumer implements Consumer {
       if (next !== undefined && next !== p.committed) offsets.push({ topic: p.tp.topic, partition: p.tp.partition, offset: next });
     }
     if (offsets.length === 0 || !this.#group) return;
+    if (this.#closed) {
+      // The group consumer has closed (stop() resolved or is resolving): the partitions are no longer ours to commit.
+      const where = offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(', ');
+      this.#log('debug', { groupId: this.#opts.groupId, offsets }, `not committing ${where}: the consumer has closed`);
+      return;
+    }
     try {
       await this.#group.commit(offsets);
       for (const o of offsets) {
@@ -1186,7 +1413,7 @@ class RuntimeConsumer implements Consumer {
     } catch (err) {
       // The next commit retries; the offsets are named so an operator can act.
       const where = offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(', ');
-      this.#opts.logger.error({ err, groupId: this.#opts.groupId, offsets }, `commit failed for ${where}: ${errorMessage(err)}`);
+      this.#log('error', { err, groupId: this.#opts.groupId, offsets }, `commit failed for ${where}: ${errorMessage(err)}`);
       this.#report(
         isTributaryError(err) ? err : new TributaryError('ERR_COMMIT', `commit failed for ${where}: ${errorMessage(err)}`, { cause: err }),
       );

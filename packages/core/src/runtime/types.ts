@@ -101,6 +101,13 @@ export interface ConsumerOptions {
    * aborts and what it did not finish is left uncommitted. A revocation's
    * deadline counts from when it begins (the partition's batch signal
    * aborts), and aborts that partition's handlers only. Default 10 s.
+   *
+   * The transport bounds a revocation and its own close by its
+   * `rebalanceTimeoutMs`; the runtime asks for `drainTimeoutMs` + 6 s (at
+   * most 3 600 000), so the drain, stop()'s 1 s grace and the final commit
+   * fit. A `stop({ timeoutMs })` longer than that bound ends when the
+   * transport's close gives up: handlers still running then see `ctx.signal`
+   * abort and what they finish is not committed.
    */
   readonly drainTimeoutMs?: number;
   /**
@@ -116,12 +123,14 @@ export interface ConsumerOptions {
   /** Called once per stalled piece of work (see `stallWarningMs`). Must not throw (a throw is logged and ignored). */
   readonly onStall?: (info: StallInfo) => void;
   readonly logger?: Logger;
+  /** A non-empty string; the transport's client id by default. */
   readonly clientId?: string;
   /**
    * Called with a non-fatal transport or commit error, and with the fatal
    * error that stops the consumer — once per stop: a fatal error raised
    * after the first (several partitions failing at once) is logged at
    * `warn`, not reported again. Must not throw (a throw is logged and ignored).
+   * Never called after stop() resolved: late errors are logged at `debug`.
    */
   readonly onError?: (error: unknown) => void;
 }
@@ -190,7 +199,13 @@ export interface StopOptions {
 export interface Consumer {
   readonly groupId: string;
   readonly topics: readonly string[];
-  /** Starts consuming records one at a time (in order per partition). Resolves once running. */
+  /**
+   * Starts consuming records one at a time (in order per partition).
+   * Resolves once running. A start that fails (the transport throws or its
+   * group consumer's run rejects) leaves the consumer stopped, what it made
+   * closed: start() and wait() reject with the error; a second start()
+   * rejects with ERR_CLOSED.
+   */
   start(handler: MessageHandler): Promise<void>;
   /** Starts consuming batches (per partition, in order) with per-record outcomes. */
   startBatch(handler: BatchHandler): Promise<void>;
@@ -203,7 +218,14 @@ export interface Consumer {
    * call; or at once when `options.signal` aborts (or is aborted already).
    * When it ends, handlers' `ctx.signal` aborts (ERR_TIMEOUT, or ERR_ABORTED
    * whose `cause` is the signal's reason) and records not finished are not
-   * committed; stop() then waits at most 1 s more for handlers to return.
+   * committed; stop() then waits at most 1 s more for handlers to return,
+   * and for the dead-letter producer it made to close (past that, logged,
+   * the close goes on in the background). The transport's own bound
+   * (see drainTimeoutMs) may end the drain earlier: handlers still running
+   * then see `ctx.signal` abort. Once stop() resolved, nothing is committed,
+   * dead-lettered or passed to onError.
+   *
+   * `ctx.stopping` aborts at once with a TributaryError ERR_ABORTED.
    * A later call while stopping can shorten the drain (its own timeoutMs,
    * counted from that call, or its signal), never lengthen it.
    *
@@ -212,7 +234,12 @@ export interface Consumer {
    */
   stop(options?: StopOptions): Promise<void>;
   isRunning(): boolean;
-  /** Resolves when the consumer has stopped; rejects with the error that stopped it, if any. */
+  /**
+   * Resolves when the consumer has stopped; rejects with the error that
+   * stopped it, if any — a TributaryError ERR_STOPPED whose `cause` is the
+   * reason when that is not an Error (also undefined: `throw undefined`,
+   * `ctx.control.stop(undefined)`).
+   */
   wait(): Promise<void>;
   /** A frozen snapshot of the counters, taken at the call. */
   metrics(): ConsumerMetrics;
