@@ -838,7 +838,12 @@ class RuntimeConsumer implements Consumer {
     await this.#commit(states);
     for (const p of states) {
       p.unfollow?.();
-      this.#partitions.delete(partitionKey(p.tp));
+      // Only the state drained here: a partition assigned again while this
+      // drain ran (a revocation that outlived the transport's rebalance
+      // timeout) has a fresh state that must survive, or its next batch would
+      // start a third one that commits past its running records.
+      const key = partitionKey(p.tp);
+      if (this.#partitions.get(key) === p) this.#partitions.delete(key);
     }
   }
 
