@@ -207,7 +207,8 @@ export interface PartitionConsumerOptions {
   /**
    * How long `close()` waits for the in-flight `onBatch` (after aborting its
    * `signal`) before it closes anyway — the bound a group consumer's
-   * `rebalanceTimeoutMs` puts on its close. Default 30 s.
+   * `rebalanceTimeoutMs` puts on its close. 0 (do not wait) to 3 600 000;
+   * default 30 s.
    */
   readonly closeTimeoutMs?: number;
 }

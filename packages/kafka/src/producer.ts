@@ -259,7 +259,7 @@ export class KafkaProducer implements KafkaTransportProducer {
       const record = call.records[index] as ProducerRecord;
       const what =
         nativeCodeOf(err) === RdKafkaCode.ERR__MSG_TIMED_OUT
-          ? `produce to ${topic}/${report.partition} not acknowledged within the delivery timeout (${this.#deliveryTimeoutMs} ms; is the leader reachable, with enough in-sync replicas?)`
+          ? `produce to ${report.partition >= 0 ? `${topic}/${report.partition}` : topic} not acknowledged within the delivery timeout (${this.#deliveryTimeoutMs} ms; is the leader reachable, with enough in-sync replicas?)`
           : `produce to ${topic}`;
       this.#fail(call, index, topic, fromNativeError(err, 'produce', what, { topic, key: record.key ?? null }));
     } else {

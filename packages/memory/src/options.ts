@@ -188,7 +188,8 @@ export function resolvePartitionConsumerOptions(
   );
   check.integer(options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS, 'maxBatchRecords', 1, 1_000_000);
   // Same range as a group member's rebalanceTimeoutMs, which bounds its close the same way.
-  check.integer(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, 'closeTimeoutMs', 1, MAX_TIMER_MS);
+  // The same range as the kafka transport's: 0 (do not wait) to one hour.
+  check.integer(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, 'closeTimeoutMs', 0, 3_600_000);
   checkClientId(check, options.clientId);
   checkLogger(check, options.logger, 'logger');
   check.throwIfInvalid();

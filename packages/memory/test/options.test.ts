@@ -104,9 +104,14 @@ describe('component options', () => {
 
   it('partition consumer: every bad field at once', () => {
     const err = configError(() =>
-      transport.partitionConsumer({ topic: '', partition: -1, from: 'newest', maxBatchRecords: 2_000_000, closeTimeoutMs: 0 } as unknown as PartitionConsumerOptions),
+      transport.partitionConsumer({ topic: '', partition: -1, from: 'newest', maxBatchRecords: 2_000_000, closeTimeoutMs: -1 } as unknown as PartitionConsumerOptions),
     );
     expect(fields(err)).toEqual(['topic', 'partition', 'from', 'maxBatchRecords', 'closeTimeoutMs']);
+    // closeTimeoutMs takes the kafka transport's range: 0 (do not wait) to one hour.
+    expect(fields(configError(() => transport.partitionConsumer({ topic: 't', partition: 0, from: 'earliest', closeTimeoutMs: 3_600_001 })))).toEqual(['closeTimeoutMs']);
+    return Promise.all(
+      [0, 3_600_000].map((closeTimeoutMs) => transport.partitionConsumer({ topic: 't', partition: 0, from: 'earliest', closeTimeoutMs }).close()),
+    );
   });
 
   it('producer: unknown keys and a bad logger', () => {
