@@ -63,7 +63,16 @@ function tpOf(p: { topic: string; partition: number }): TopicPartition {
  * bounded by `rebalanceTimeoutMs`. The poll loop keeps running meanwhile, so
  * commit results, heartbeats and the other partitions keep flowing.
  *
- * onAssigned/onRevoked run one at a time, in the order the group asked.
+ * Rebalance steps are queued and run one at a time, in the order the group
+ * asked: an assignment's onAssigned; a revocation's wait for its in-flight
+ * batches, its onRevoked and its release. A revocation holds the queue at most
+ * rebalanceTimeoutMs, though: then its partitions are released and the next
+ * steps run while its onRevoked is still running (or has yet to start, after
+ * a batch that has not settled) — even an onAssigned of the same partition,
+ * when the group gives it back to this member. close() likewise waits for the
+ * queue at most rebalanceTimeoutMs before it calls onRevoked itself. So
+ * onAssigned/onRevoked run one at a time only while every revocation finishes
+ * within rebalanceTimeoutMs.
  */
 export class KafkaGroupConsumerImpl extends FlowConsumer<ConsumerHandlers> implements KafkaGroupConsumer {
   readonly groupId: string;
@@ -76,6 +85,8 @@ export class KafkaGroupConsumerImpl extends FlowConsumer<ConsumerHandlers> imple
   /** Flows whose onRevoked has been called (by a revocation or by close), so it never runs twice. */
   readonly #revokeAnnounced = new WeakSet<PartitionFlow>();
   #chain: Promise<void> = Promise.resolve();
+  /** close() stopped waiting for the in-flight onBatch calls: their later failures are logged, not reported. */
+  #abandoned = false;
   #firstAssignment!: () => void;
   readonly #assigned: Promise<void>;
   #batches = 0;
@@ -191,13 +202,14 @@ export class KafkaGroupConsumerImpl extends FlowConsumer<ConsumerHandlers> imple
    * onBatch calls settle, pending onAssigned/onRevoked calls finish,
    * onRevoked runs for every owned partition (commits work there); then the
    * member leaves and its partitions are reassigned. Each wait is bounded by
-   * rebalanceTimeoutMs.
+   * rebalanceTimeoutMs; an onBatch it gave up on is ignored from then on (a
+   * late rejection is logged, not reported to onError).
    */
   protected async stopDelivery(): Promise<void> {
     const bound = this.#options.rebalanceTimeoutMs;
     const flows = this.#flows.all();
     for (const f of flows) f.stop();
-    await this.#bounded(Promise.all(flows.map((f) => f.idle())), bound, 'in-flight batches to settle');
+    if (!(await this.#bounded(Promise.all(flows.map((f) => f.idle())), bound, 'in-flight batches to settle'))) this.#abandoned = true;
     await this.#bounded(this.#chain, bound, 'onAssigned/onRevoked to finish');
     const owned = this.#flows.all().filter((f) => !this.#revokeAnnounced.has(f));
     for (const f of owned) this.#revokeAnnounced.add(f);
@@ -271,6 +283,11 @@ export class KafkaGroupConsumerImpl extends FlowConsumer<ConsumerHandlers> imple
 
   override batchFailed(flow: PartitionFlow, error: unknown, batch: RecordBatch): void {
     this.#failedBatches++;
+    // As the partition consumer: an onBatch close() gave up on is not reported to onError (close may have resolved).
+    if (this.#abandoned) {
+      this.logger.warn({ err: error, partition: partitionKey(flow) }, `onBatch of ${partitionKey(flow)} rejected after close() stopped waiting for it: ignored`);
+      return;
+    }
     super.batchFailed(flow, error, batch);
   }
 

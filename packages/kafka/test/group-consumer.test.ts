@@ -3,8 +3,8 @@
  * asynchronous revocation (librdkafka's rebalance held until onRevoked
  * settles), the rebalance timeout, errors, metrics and lag.
  */
-import { consumerLag, isTributaryError, partitionKey, type GroupConsumer, type TopicPartition, type TributaryError } from '@tributary/core';
-import { ConsumerRecorder, deferred, uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
+import { consumerLag, isTributaryError, partitionKey, type GroupConsumer, type Logger, type TopicPartition, type TributaryError } from '@tributary/core';
+import { ConsumerRecorder, deferred, uniqueGroup, uniqueTopic, waitFor, withTimeout } from '@tributary/testutil';
 import { kafka, type KafkaTransport } from '@tributary/kafka';
 import { testTransport } from './support/broker';
 
@@ -42,7 +42,23 @@ async function produce(topic: string, perPartition: number, partitions: number, 
   expect(results.filter((r) => !r.ok)).toEqual([]);
 }
 
-function member(groupId: string, topic: string, options: { rebalanceTimeoutMs?: number; maxBatchRecords?: number } = {}): GroupConsumer {
+/** A logger that keeps the messages logged at warn. */
+function warnLog(): Logger & { readonly warned: string[] } {
+  const warned: string[] = [];
+  const ignore = (): void => undefined;
+  const logger = {
+    warned,
+    trace: ignore,
+    debug: ignore,
+    info: ignore,
+    error: ignore,
+    warn: (objOrMsg: object | string, msg?: string): void => void warned.push(typeof objOrMsg === 'string' ? objOrMsg : (msg ?? '')),
+    child: () => logger,
+  };
+  return logger;
+}
+
+function member(groupId: string, topic: string, options: { rebalanceTimeoutMs?: number; maxBatchRecords?: number; logger?: Logger } = {}): GroupConsumer {
   const consumer = transport.groupConsumer({ groupId, topics: [topic], ...options });
   consumers.push(consumer);
   return consumer;
@@ -226,6 +242,39 @@ describe('kafka group consumer', () => {
     await c.run({ onBatch: async () => undefined, onError: (e) => errors.push(e) });
     await waitFor(() => errors.some((e) => e.code === 'ERR_UNKNOWN_TOPIC'), { timeoutMs: 15_000, message: 'an ERR_UNKNOWN_TOPIC report' });
     expect(c.assignment()).toEqual([]);
+  });
+
+  it('close() gives up on an onBatch that outlives rebalanceTimeoutMs and ignores its late rejection: logged, not reported to onError', async () => {
+    const topic = await createTopic(1);
+    await produce(topic, 1, 1);
+    const logger = warnLog();
+    const rebalanceTimeoutMs = 500;
+    const c = member(uniqueGroup('kafka-abandon'), topic, { rebalanceTimeoutMs, logger });
+    const never = deferred<void>();
+    const errors: TributaryError[] = [];
+    let batches = 0;
+    try {
+      await c.run({
+        onBatch: async () => {
+          batches += 1;
+          await never.promise;
+        },
+        onError: (e) => errors.push(e),
+      });
+      await waitFor(() => batches === 1, { timeoutMs: 15_000, message: 'the batch in flight' });
+      await withTimeout(c.close(), rebalanceTimeoutMs + 10_000, 'close() with an onBatch that never settles');
+      expect(logger.warned.some((m) => m.includes('gave up waiting for in-flight batches'))).toBe(true);
+
+      never.reject(new Error('failed after close()'));
+      await waitFor(() => errors.length > 0 || logger.warned.some((m) => m.includes('rejected after close()')), {
+        timeoutMs: 5_000,
+        message: 'the late rejection handled',
+      });
+      expect(errors).toEqual([]);
+      expect(batches).toBe(1);
+    } finally {
+      never.resolve();
+    }
   });
 
   it('validates commit and seek arguments, and rejects use after close with ERR_CLOSED', async () => {

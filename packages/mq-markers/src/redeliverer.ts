@@ -156,6 +156,8 @@ interface PartitionState {
   readonly tracker: RedeliveryTracker;
   /** Read-back consumers by queue partition. */
   readonly readers: Map<number, OffsetReader>;
+  /** Closes of its read-back consumers still in progress (taken out of `readers`): revocation and close wait for them. */
+  readonly closing: Set<Promise<void>>;
   committed: number | undefined;
   /** The batch signal this assignment follows (from its first batch). */
   signal: AbortSignal | undefined;
@@ -301,6 +303,7 @@ class TransportRedeliverer implements Redeliverer {
           this.#partitions.set(tp.partition, {
             tracker: new RedeliveryTracker(tp.partition),
             readers: new Map(),
+            closing: new Set(),
             committed: undefined,
             signal: undefined,
             givenUp: false,
@@ -519,7 +522,7 @@ class TransportRedeliverer implements Redeliverer {
       for (const [partition, reader] of state.readers) {
         if (now - reader.lastUsedAt < this.#o.readerIdleMs) continue;
         state.readers.delete(partition);
-        await reader.close().catch(noop);
+        await closeReader(state, reader);
       }
     }
   }
@@ -546,10 +549,30 @@ class TransportRedeliverer implements Redeliverer {
   }
 }
 
-async function closeReaders(state: PartitionState): Promise<void> {
-  const readers = [...state.readers.values()];
+/**
+ * Closes one read-back consumer already taken out of `state.readers`,
+ * tracked in `state.closing` until it is closed. Never rejects: the reader
+ * is dropped either way.
+ */
+function closeReader(state: PartitionState, reader: OffsetReader): Promise<void> {
+  const closing: Promise<void> = reader
+    .close()
+    .then(noop, noop)
+    .finally(() => state.closing.delete(closing));
+  state.closing.add(closing);
+  return closing;
+}
+
+/**
+ * Closes `state`'s read-back consumers. Resolves once they are closed —
+ * including those whose close began earlier (`#giveUp` does not wait for
+ * it), so a revocation or close never finishes while one is still
+ * disconnecting. Never rejects.
+ */
+function closeReaders(state: PartitionState): Promise<void> {
+  for (const reader of state.readers.values()) void closeReader(state, reader);
   state.readers.clear();
-  await Promise.all(readers.map((r) => r.close().catch(noop)));
+  return Promise.all(state.closing).then(noop);
 }
 
 /**

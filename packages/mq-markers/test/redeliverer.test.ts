@@ -209,6 +209,55 @@ describe('Redeliverer', () => {
     await waitFor(() => second.assignment().length === 2 && second.metrics().open === 2, { message: 'second owns both, with both messages open' });
   });
 
+  it('close waits for the read-back consumers it ended to finish closing', async () => {
+    await setup();
+    const release = deferred();
+    let created = 0;
+    let closesBegun = 0;
+    const held: Transport = {
+      ...transport,
+      partitionConsumer: (options) => {
+        const pc = transport.partitionConsumer(options);
+        created++;
+        return {
+          topic: pc.topic,
+          partition: pc.partition,
+          run: (h) => pc.run(h),
+          seek: (offset) => pc.seek(offset),
+          pause: () => pc.pause(),
+          resume: () => pc.resume(),
+          position: () => pc.position(),
+          close: async () => {
+            closesBegun++;
+            await release.promise;
+            await pc.close();
+          },
+        };
+      },
+    };
+    const r = fx.track(createRedeliverer(held, { queue: fx.queue, clock: clock.now, checkIntervalMs: 5, readTimeoutMs: 20_000 }));
+    await r.start();
+    await waitFor(() => r.assignment().length === 1, { message: 'markers partition owned' });
+    // A start marker of an offset the (empty) queue does not hold: its read-back waits, so its consumer is open at close.
+    const markers = createMarkerProducer(transport, { markersTopic: fx.markersTopic, clock: clock.now });
+    await markers.sendStart({ partition: 0, offset: 5 }, 1);
+    await markers.close();
+    await caughtUp(r);
+    clock.advance(2);
+    await waitFor(() => created === 1, { message: 'the read-back started' });
+    let closed = false;
+    const closing = r.close().then(() => {
+      closed = true;
+    });
+    await waitFor(() => closesBegun === 1, { message: 'the read-back consumer is closing' });
+    // A negative: no event to wait for, so give close ample time (every other step is instant on memory).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(closed).toBe(false);
+    release.resolve();
+    await closing;
+    expect(closed).toBe(true);
+  });
+
   it('lets a redelivery being sent when the revocation begins finish, so the next owner does not redeliver it again', async () => {
     await setup(2);
     await send(['p0', 'p1'], 2);
