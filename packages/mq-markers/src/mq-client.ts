@@ -579,7 +579,7 @@ class TransportMqClient implements MqClient {
         const { signal } = batch;
         // The partition is being given up: its messages are the next owner's (none of them was marked or committed here).
         if (signal?.aborted === true) return;
-        if (signal !== undefined) this.#followRevocation(session, batch.partition, signal);
+        if (signal !== undefined) this.#followAssignment(session, batch.partition, signal);
         const first = batch.messages[0];
         if (first !== undefined && !session.committed.has(batch.partition)) session.committed.set(batch.partition, first.offset);
         this.#buffer.push(batch);
@@ -589,10 +589,18 @@ class TransportMqClient implements MqClient {
       onRevoked: async (partitions: readonly TopicPartition[]) => {
         // Unmarked messages of these partitions are left to the next owner (they are not committed)...
         const revoked = new Set(partitions.filter((tp) => tp.topic === this.queue).map((tp) => tp.partition));
+        // The assignments revoked here, by the signal they follow (taken now: see below).
+        const followed = new Map([...revoked].map((p) => [p, session.signals.get(p)]));
         if (session.alive) this.#buffer.dropPartitions(revoked);
         // ...and the chunks already taken commit before the partitions move.
         await this.#settled();
-        for (const p of revoked) {
+        for (const [p, signal] of followed) {
+          // Only the entries of the assignment revoked here: a partition
+          // assigned again while this ran (a revocation that outlived the
+          // transport's rebalance timeout) follows a new signal, and its
+          // committed offset must survive, or its next batch would set it past
+          // messages not yet marked and reset() would skip them.
+          if (session.signals.get(p) !== signal) continue;
           session.committed.delete(p);
           session.signals.delete(p);
         }
@@ -616,8 +624,14 @@ class TransportMqClient implements MqClient {
    * committed offset. Chunks already taken keep going: their start markers
    * are written and they commit in onRevoked.
    */
-  #followRevocation(session: Session, partition: number, signal: AbortSignal): void {
-    if (session.signals.get(partition) === signal) return;
+  #followAssignment(session: Session, partition: number, signal: AbortSignal): void {
+    const previous = session.signals.get(partition);
+    if (previous === signal) return;
+    // A new assignment while the entries of a previous one whose revocation
+    // began are still here (its onRevoked outlived the transport's rebalance
+    // timeout, and the partition came back meanwhile): its committed offset
+    // is the previous assignment's, so the first batch of this one sets it.
+    if (previous?.aborted === true) session.committed.delete(partition);
     session.signals.set(partition, signal);
     signal.addEventListener(
       'abort',

@@ -198,6 +198,8 @@ class TransportRedeliverer implements Redeliverer {
   #checking: Promise<void> = Promise.resolve();
   #lastCommitAt = 0;
   #closing: Promise<void> | undefined;
+  /** Read-back closes of states replaced by an assignment again (see onAssigned): close() waits for them. */
+  readonly #replaced = new Set<Promise<void>>();
 
   constructor(transport: Transport, options: ResolvedOptions, producer: TransportProducer | undefined) {
     this.#transport = transport;
@@ -270,6 +272,7 @@ class TransportRedeliverer implements Redeliverer {
     await this.#markers.flush();
     await this.#consumer?.close();
     for (const state of this.#partitions.values()) await closeReaders(state);
+    await Promise.all(this.#replaced);
     this.#partitions.clear();
     await this.#markers.close();
     await this.#sender.close();
@@ -299,7 +302,17 @@ class TransportRedeliverer implements Redeliverer {
       },
       onAssigned: (partitions: readonly TopicPartition[]) => {
         for (const tp of partitions) {
-          if (tp.topic !== this.markersTopic || this.#partitions.has(tp.partition)) continue;
+          if (tp.topic !== this.markersTopic) continue;
+          const existing = this.#partitions.get(tp.partition);
+          // Replaced when the previous assignment was being given up (its
+          // batch signal aborted) and the transport assigned the partition
+          // again without its onRevoked (after a rebalance timeout): a given-up
+          // state would drop every marker of the new assignment, so its open
+          // messages would never be redelivered. Kept otherwise (and while
+          // closing, which gives every state up).
+          if (existing !== undefined && !(existing.givenUp && this.#closing === undefined)) continue;
+          // Its read-backs were ended when it was given up; close() still waits for them.
+          if (existing !== undefined) this.#trackReplaced(closeReaders(existing));
           this.#partitions.set(tp.partition, {
             tracker: new RedeliveryTracker(tp.partition),
             readers: new Map(),
@@ -317,6 +330,9 @@ class TransportRedeliverer implements Redeliverer {
         // revocation began: read-backs end, sends finish), then they are committed before they move.
         const states = partitions.flatMap((tp) => {
           const state = tp.topic === this.markersTopic ? this.#partitions.get(tp.partition) : undefined;
+          // Taken out now, before any await: a partition assigned again while
+          // this revocation runs on (past the transport's rebalance timeout)
+          // gets a fresh state that nothing below touches.
           if (state !== undefined) this.#partitions.delete(tp.partition);
           return state === undefined ? [] : [state];
         });
@@ -498,6 +514,11 @@ class TransportRedeliverer implements Redeliverer {
     if (state.givenUp) return;
     state.givenUp = true;
     void closeReaders(state);
+  }
+
+  #trackReplaced(closing: Promise<void>): void {
+    this.#replaced.add(closing);
+    void closing.finally(() => this.#replaced.delete(closing));
   }
 
   #now(tracker: RedeliveryTracker): number {

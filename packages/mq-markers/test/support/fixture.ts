@@ -10,6 +10,7 @@ import {
   type ProducerOptions,
   type ProducerRecord,
   type SendResult,
+  type TopicPartition,
   type TopicPartitionOffset,
   type Transport,
   type TransportProducer,
@@ -223,4 +224,54 @@ export function faultyTransport(inner: Transport): FaultyTransport {
 /** An error of `code` for fault injection. */
 export function injected(code: 'ERR_PRODUCE' | 'ERR_COMMIT' | 'ERR_CONNECTION' | 'ERR_TIMEOUT', message = 'injected failure'): TributaryError {
   return new TributaryError(code, message);
+}
+
+/** A group consumer whose rebalances and batches the test drives by hand (see {@link drivenTransport}). */
+export interface DrivenGroup {
+  /** The handlers passed to `run()`; undefined before it. */
+  handlers: ConsumerHandlers | undefined;
+  /** What `assignment()` answers. */
+  assignment: TopicPartition[];
+  /** Commits, in call order (recorded when the call is made). */
+  readonly commits: TopicPartitionOffset[][];
+  readonly seeks: TopicPartitionOffset[];
+  /** Awaited before a commit resolves (hold commits in flight). */
+  holdCommit?: () => Promise<void>;
+}
+
+/**
+ * `inner` (producers, partition consumers, admin) with one group consumer
+ * that delivers nothing by itself: the test calls its handlers, so it can
+ * play a transport's rebalance sequences — e.g. Kafka assigning a partition
+ * again while the old revocation's onRevoked still runs (after the rebalance
+ * timeout released it) or has been skipped.
+ */
+export function drivenTransport(inner: Transport): { transport: Transport; group: DrivenGroup } {
+  const group: DrivenGroup = { handlers: undefined, assignment: [], commits: [], seeks: [] };
+  const transport: Transport = {
+    system: inner.system,
+    features: inner.features,
+    producer: (options?: ProducerOptions) => inner.producer(options),
+    partitionConsumer: (options) => inner.partitionConsumer(options),
+    admin: (): Admin => inner.admin(),
+    close: () => inner.close(),
+    groupConsumer: (options: GroupConsumerOptions): GroupConsumer => ({
+      groupId: options.groupId,
+      run: async (h) => {
+        group.handlers = h;
+      },
+      commit: async (offsets) => {
+        group.commits.push([...offsets]);
+        await group.holdCommit?.();
+      },
+      pause: () => undefined,
+      resume: () => undefined,
+      seek: (position) => {
+        group.seeks.push(position);
+      },
+      assignment: () => [...group.assignment],
+      close: async () => undefined,
+    }),
+  };
+  return { transport, group };
 }
