@@ -1,8 +1,8 @@
 import { type RecordBatch } from '@tributary/core';
 import { memory } from '@tributary/memory';
 import { createMqClient } from '@tributary/mq-markers';
-import { buildMessage, deferred } from '@tributary/testutil';
-import { drivenTransport, injected, queueFixture, type QueueFixture } from './support/fixture';
+import { buildMessage, deferred, drivenTransport } from '@tributary/testutil';
+import { injected, queueFixture, type QueueFixture } from './support/fixture';
 
 const base = memory();
 let fx: QueueFixture;
@@ -31,14 +31,14 @@ const batch = (signal: AbortSignal, ...offsets: number[]): RecordBatch => ({
 describe('MqClient: a queue partition assigned again during its old onRevoked', () => {
   it('keeps the new assignment’s committed offset: reset() goes back to it, not past unmarked messages', async () => {
     fx = await queueFixture(base, 1, 'client-reassign');
-    const { transport, group } = drivenTransport(base);
+    const driven = drivenTransport(base);
     const tp = { topic: fx.queue, partition: 0 };
-    group.assignment = [tp];
+    driven.assignment = [tp];
     const commitHeld = deferred<void>();
-    group.holdCommit = () => commitHeld.promise;
-    const c = fx.track(createMqClient(transport, { queue: fx.queue, maxMessagesPerCommit: 2, maxChunksAhead: 0 }));
+    driven.holdCommit = () => commitHeld.promise;
+    const c = fx.track(createMqClient(driven.transport, { queue: fx.queue, maxMessagesPerCommit: 2, maxChunksAhead: 0 }));
     await c.connect();
-    const h = group.handlers!;
+    const h = driven.handlers();
 
     const first = new AbortController();
     await h.onBatch(batch(first.signal, 0, 1));
@@ -51,24 +51,24 @@ describe('MqClient: a queue partition assigned again during its old onRevoked', 
     await h.onBatch(batch(assignment, 0, 1, 2));
     commitHeld.resolve();
     await oldRevoke;
-    expect(group.commits).toEqual([[{ topic: fx.queue, partition: 0, offset: 2 }]]);
+    expect(driven.commits).toEqual([[{ topic: fx.queue, partition: 0, offset: 2 }]]);
     await h.onBatch(batch(assignment, 3));
 
     // Offset 2 was fetched but never marked: reset() must go back to the committed 2, not to 3.
     await c.reset();
-    expect(group.seeks).toEqual([{ topic: fx.queue, partition: 0, offset: 2 }]);
+    expect(driven.seeks).toEqual([{ topic: fx.queue, partition: 0, offset: 2 }]);
   });
 
   it('takes the new assignment’s start as its committed offset, not the old assignment’s', async () => {
     fx = await queueFixture(base, 1, 'client-reassign');
-    const { transport, group } = drivenTransport(base);
+    const driven = drivenTransport(base);
     const tp = { topic: fx.queue, partition: 0 };
-    group.assignment = [tp];
+    driven.assignment = [tp];
     const commitFails = deferred<void>();
-    group.holdCommit = () => commitFails.promise;
-    const c = fx.track(createMqClient(transport, { queue: fx.queue, maxMessagesPerCommit: 2, maxChunksAhead: 0, commitRetry: { maxAttempts: 1 } }));
+    driven.holdCommit = () => commitFails.promise;
+    const c = fx.track(createMqClient(driven.transport, { queue: fx.queue, maxMessagesPerCommit: 2, maxChunksAhead: 0, commitRetry: { maxAttempts: 1 } }));
     await c.connect();
-    const h = group.handlers!;
+    const h = driven.handlers();
 
     const first = new AbortController();
     await h.onBatch(batch(first.signal, 0, 1));
@@ -84,6 +84,6 @@ describe('MqClient: a queue partition assigned again during its old onRevoked', 
 
     // Back to where this assignment started, not to 0 (re-reading what the other member processed).
     await c.reset();
-    expect(group.seeks).toEqual([{ topic: fx.queue, partition: 0, offset: 5 }]);
+    expect(driven.seeks).toEqual([{ topic: fx.queue, partition: 0, offset: 5 }]);
   });
 });

@@ -1,8 +1,8 @@
 import { type RecordBatch } from '@tributary/core';
 import { memory } from '@tributary/memory';
 import { createRedeliverer, encodeMarkerKey, encodeMarkerValue } from '@tributary/mq-markers';
-import { buildMessage, waitFor } from '@tributary/testutil';
-import { ManualClock, drivenTransport, queueFixture, readTopic, text } from './support/fixture';
+import { buildMessage, drivenTransport, waitFor } from '@tributary/testutil';
+import { ManualClock, queueFixture, readTopic, text } from './support/fixture';
 
 const T = 10_000;
 
@@ -17,14 +17,14 @@ describe('Redeliverer: a markers partition assigned again during its old revocat
   it('tracks the new assignment’s markers and redelivers its due messages', async () => {
     const base = memory();
     const fx = await queueFixture(base, 1, 'redeliverer-reassign');
-    const { transport, group } = drivenTransport(base);
+    const driven = drivenTransport(base);
     const clock = new ManualClock();
     const producer = fx.track(base.producer());
     await producer.send([{ topic: fx.queue, value: 'job', partition: 0 }]); // queue offset 0
     try {
-      const r = fx.track(createRedeliverer(transport, { queue: fx.queue, clock: clock.now, checkIntervalMs: 5, commitIntervalMs: 5 }));
+      const r = fx.track(createRedeliverer(driven.transport, { queue: fx.queue, clock: clock.now, checkIntervalMs: 5, commitIntervalMs: 5 }));
       await r.start();
-      const h = group.handlers!;
+      const h = driven.handlers();
       const tp = { topic: fx.markersTopic, partition: 0 };
       // The start marker of queue message 0/0 at markers offset 0, as each assignment reads it from the committed offset.
       const batch = (signal: AbortSignal): RecordBatch => ({
@@ -55,7 +55,7 @@ describe('Redeliverer: a markers partition assigned again during its old revocat
       await waitFor(() => r.metrics().redelivered === 1, { message: 'the due message redelivered', timeoutMs: 3000 });
       expect((await readTopic(base, fx.queue)).map(text)).toEqual(['job', 'job']);
       // Ended by the redelivery: the markers partition commits past its start marker.
-      await waitFor(() => group.commits.flat().some((c) => c.partition === 0 && c.offset === 1), { message: 'committed past the marker' });
+      await waitFor(() => driven.commits.flat().some((c) => c.partition === 0 && c.offset === 1), { message: 'committed past the marker' });
     } finally {
       await fx.close();
       await base.close();

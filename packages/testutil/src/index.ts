@@ -28,6 +28,11 @@ export type { OrderCheckOptions } from './order';
 export { orderViolationsPerKey, orderViolationsPerPartition } from './order';
 export { assertNoViolations } from './violations';
 
+// transports a test steers
+export { wrapTransport, wrapGroupConsumer } from './wrap-transport';
+export type { DrivenTransport } from './driven-transport';
+export { drivenTransport } from './driven-transport';
+
 // conformance suite (section: conformance)
 export type { TransportConformanceOptions } from './conformance/options';
 export type { ConformanceTestInfo } from './conformance/suite';

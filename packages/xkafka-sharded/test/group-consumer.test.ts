@@ -5,16 +5,22 @@ import {
   valueAsString,
   TributaryError,
   type ConsumerControl,
-  type ConsumerHandlers,
   type RecordBatch,
-  type GroupConsumer,
   type HandlerMiddleware,
   type Message,
-  type TopicPartitionOffset,
-  type Transport,
 } from '@tributary/core';
 import { memory, type MemoryTransport } from '@tributary/memory';
-import { assertNoViolations, buildMessage, orderViolationsPerKey, uniqueGroup, waitFor, withTimeout } from '@tributary/testutil';
+import {
+  assertNoViolations,
+  buildMessage,
+  drivenTransport,
+  orderViolationsPerKey,
+  uniqueGroup,
+  waitFor,
+  withTimeout,
+  wrapGroupConsumer,
+  wrapTransport,
+} from '@tributary/testutil';
 import { createShardedGroupConsumer, type FailureEvent, type GroupConsumerConfig, type ShardedGroupConsumer } from '../src';
 import { GatedHandler } from './support/gated-handler';
 import { RecordingLogger } from './support/logger';
@@ -146,17 +152,10 @@ describe('ShardedGroupConsumer', () => {
     const gatedA = new GatedHandler();
     // What member A looked like when the transport called its onRevoked.
     const atRevoke: { partitions: number[]; queued: number; stopping: (boolean | undefined)[] }[] = [];
-    const watched: Transport = {
-      system: transport.system,
-      features: transport.features,
-      producer: (o) => transport.producer(o),
-      partitionConsumer: (o) => transport.partitionConsumer(o),
-      admin: () => transport.admin(),
-      close: () => transport.close(),
-      groupConsumer: (options): GroupConsumer => {
+    const watched = wrapTransport(transport, {
+      groupConsumer: (options) => {
         const real = transport.groupConsumer(options);
-        return {
-          groupId: real.groupId,
+        return wrapGroupConsumer(real, {
           run: (handlers) =>
             real.run({
               ...handlers,
@@ -170,15 +169,9 @@ describe('ShardedGroupConsumer', () => {
                 return handlers.onRevoked?.(partitions);
               },
             }),
-          commit: (offsets) => real.commit(offsets),
-          pause: (partitions) => real.pause(partitions),
-          resume: (partitions) => real.resume(partitions),
-          seek: (position) => real.seek(position),
-          assignment: () => real.assignment(),
-          close: () => real.close(),
-        };
+        });
       },
-    };
+    });
     const a = createShardedGroupConsumer(watched, { groupId, topics: [topic], shardCount: 2, commitIntervalMs: 5 });
     consumers.push(a);
     await a.start(gatedA.handler);
@@ -203,36 +196,13 @@ describe('ShardedGroupConsumer', () => {
   it('a partition assigned again while its old onRevoked still drains keeps its new progress: nothing commits past a running record', async () => {
     // The transport is driven by hand, in the order Kafka produces when a
     // revocation outlives the rebalance timeout and the partition comes back.
-    const commits: TopicPartitionOffset[] = [];
-    let handlers: ConsumerHandlers | undefined;
-    const driven: Transport = {
-      system: transport.system,
-      features: transport.features,
-      producer: (o) => transport.producer(o),
-      partitionConsumer: (o) => transport.partitionConsumer(o),
-      admin: () => transport.admin(),
-      close: () => transport.close(),
-      groupConsumer: (options): GroupConsumer => ({
-        groupId: options.groupId,
-        run: async (h) => {
-          handlers = h;
-        },
-        commit: async (offsets) => {
-          commits.push(...offsets);
-        },
-        pause: () => undefined,
-        resume: () => undefined,
-        seek: () => undefined,
-        assignment: () => [],
-        close: async () => undefined,
-      }),
-    };
+    const driven = drivenTransport(transport);
     const gated = new GatedHandler();
     // One key per record and 1024 shards: the records run side by side.
-    const c = createShardedGroupConsumer(driven, { groupId: uniqueGroup('xks-reassign'), topics: ['t'], shardCount: 1024, commitIntervalMs: 5 });
+    const c = createShardedGroupConsumer(driven.transport, { groupId: uniqueGroup('xks-reassign'), topics: ['t'], shardCount: 1024, commitIntervalMs: 5 });
     consumers.push(c);
     await c.start(gated.handler);
-    const h = handlers as ConsumerHandlers;
+    const h = driven.handlers();
     const tp = { topic: 't', partition: 0 };
     const batch = (signal: AbortSignal, ...offsetList: number[]): RecordBatch => ({
       topic: 't',
@@ -258,9 +228,9 @@ describe('ShardedGroupConsumer', () => {
     // Absence of a commit cannot be waited for: give the 5 ms commit timer a few turns.
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(gated.running()).toEqual([1]);
-    expect(Math.max(0, ...commits.filter((o) => o.partition === 0).map((o) => o.offset))).toBeLessThanOrEqual(1);
+    expect(Math.max(0, ...driven.commits.flat().filter((o) => o.partition === 0).map((o) => o.offset))).toBeLessThanOrEqual(1);
     await gated.release(1);
-    await waitFor(() => commits.some((o) => o.partition === 0 && o.offset === 4), { message: 'the commit past offset 3 once offset 1 is done' });
+    await waitFor(() => driven.commits.flat().some((o) => o.partition === 0 && o.offset === 4), { message: 'the commit past offset 3 once offset 1 is done' });
   });
 
   it('close({ drain: false }) gives up at once: running handlers are aborted and nothing more is committed', async () => {
@@ -293,28 +263,14 @@ describe('ShardedGroupConsumer', () => {
     const topic = await topicWith(transport, keyedRecords(3, ['a']));
     let failures = 2;
     // The transport's commits fail twice (a rebalance in progress, say).
-    const flaky: Transport = {
-      system: transport.system,
-      features: transport.features,
-      producer: (o) => transport.producer(o),
-      partitionConsumer: (o) => transport.partitionConsumer(o),
-      admin: () => transport.admin(),
-      close: () => transport.close(),
-      groupConsumer: (options): GroupConsumer => {
+    const flaky = wrapTransport(transport, {
+      groupConsumer: (options) => {
         const real = transport.groupConsumer(options);
-        return {
-          groupId: real.groupId,
-          run: (handlers) => real.run(handlers),
-          commit: (offsets: readonly TopicPartitionOffset[]) =>
-            failures-- > 0 ? Promise.reject(new TributaryError('ERR_COMMIT', 'rebalance in progress')) : real.commit(offsets),
-          pause: (partitions) => real.pause(partitions),
-          resume: (partitions) => real.resume(partitions),
-          seek: (position) => real.seek(position),
-          assignment: () => real.assignment(),
-          close: () => real.close(),
-        };
+        return wrapGroupConsumer(real, {
+          commit: (offsets) => (failures-- > 0 ? Promise.reject(new TributaryError('ERR_COMMIT', 'rebalance in progress')) : real.commit(offsets)),
+        });
       },
-    };
+    });
     const errors: unknown[] = [];
     const logger = new RecordingLogger();
     const c = createShardedGroupConsumer(flaky, { groupId: uniqueGroup('xks-flaky'), topics: [topic], commitIntervalMs: 1, logger, onError: (e) => errors.push(e) });

@@ -16,7 +16,7 @@ import {
   type TransportProducer,
 } from '@tributary/core';
 import { memory } from '@tributary/memory';
-import { uniqueName, uniqueTopic, waitFor, waitForCount, withTimeout } from '@tributary/testutil';
+import { uniqueName, uniqueTopic, waitFor, waitForCount, withTimeout, wrapTransport } from '@tributary/testutil';
 
 /** What `fn` throws (fails the test when it does not throw). */
 function thrown(fn: () => unknown): unknown {
@@ -58,9 +58,7 @@ async function topics(...names: string[]): Promise<string[]> {
 function countingTransport(base: Transport): { transport: Transport; closed: () => number } {
   let closed = 0;
   return {
-    transport: {
-      system: base.system,
-      features: base.features,
+    transport: wrapTransport(base, {
       producer: (o) => {
         const p = base.producer(o);
         return {
@@ -73,11 +71,7 @@ function countingTransport(base: Transport): { transport: Transport; closed: () 
           },
         };
       },
-      groupConsumer: (o) => base.groupConsumer(o),
-      partitionConsumer: (o) => base.partitionConsumer(o),
-      admin: () => base.admin(),
-      close: () => base.close(),
-    },
+    }),
     closed: () => closed,
   };
 }
@@ -262,15 +256,7 @@ describe('createBus', () => {
 
   it('validates every option at once, before creating anything', () => {
     let producers = 0;
-    const t: Transport = {
-      system: transport.system,
-      features: transport.features,
-      producer: (o) => (producers++, transport.producer(o)),
-      groupConsumer: (o) => transport.groupConsumer(o),
-      partitionConsumer: (o) => transport.partitionConsumer(o),
-      admin: () => transport.admin(),
-      close: () => transport.close(),
-    };
+    const t = wrapTransport(transport, { producer: (o) => (producers++, transport.producer(o)) });
     let caught: unknown;
     try {
       createBus({ transport: t, source: '', service: '', idFactory: 'x' as never, onError: 1 as never });

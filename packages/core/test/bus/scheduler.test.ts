@@ -6,7 +6,6 @@ import {
   eventToRecord,
   isTributaryError,
   valueAsString,
-  type GroupConsumer,
   type HandlerMiddleware,
   type Message,
   type ProducerRecord,
@@ -16,7 +15,7 @@ import {
   type Transport,
 } from '@tributary/core';
 import { memory } from '@tributary/memory';
-import { deferred, uniqueName, uniqueTopic, waitFor, waitForCount, withTimeout } from '@tributary/testutil';
+import { deferred, uniqueName, uniqueTopic, waitFor, waitForCount, withTimeout, wrapGroupConsumer, wrapTransport } from '@tributary/testutil';
 
 let transport: Transport;
 const schedulers: SubscriberScheduler[] = [];
@@ -319,30 +318,14 @@ describe('SubscriberScheduler', () => {
   it('stops the workers that started when another fails to start, and can start again', async () => {
     const [good, bad] = [await topic(), await topic()];
     let failNext = true;
-    const flaky: Transport = {
-      system: transport.system,
-      features: transport.features,
-      producer: (o) => transport.producer(o),
-      admin: () => transport.admin(),
-      partitionConsumer: (o) => transport.partitionConsumer(o),
-      close: () => transport.close(),
+    const flaky = wrapTransport(transport, {
       groupConsumer: (options) => {
         const consumer = transport.groupConsumer(options);
         if (!options.topics.includes(bad) || !failNext) return consumer;
         failNext = false;
-        const failing: GroupConsumer = {
-          groupId: consumer.groupId,
-          run: () => Promise.reject(new Error('cannot join group')),
-          commit: (o) => consumer.commit(o),
-          pause: (p) => consumer.pause(p),
-          resume: (p) => consumer.resume(p),
-          seek: (p) => consumer.seek(p),
-          assignment: () => consumer.assignment(),
-          close: () => consumer.close(),
-        };
-        return failing;
+        return wrapGroupConsumer(consumer, { run: () => Promise.reject(new Error('cannot join group')) });
       },
-    };
+    });
     const seen: string[] = [];
     const s = scheduler({ transport: flaky });
     s.subscribeTopic(good, (m) => void seen.push(valueAsString(m)!));

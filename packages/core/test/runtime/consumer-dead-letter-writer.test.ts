@@ -12,11 +12,9 @@ import {
   type DeadLetterWriteContext,
   type DeadLetterWriter,
   type Message,
-  type ProducerRecord,
-  type Transport,
 } from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { MockProducer, deferred, textOf, uniqueGroup, uniqueTopic, waitFor, type Deferred } from '@tributary/testutil';
+import { MockProducer, textOf, uniqueGroup, waitFor, type Deferred } from '@tributary/testutil';
+import { runtimeFixture } from './support';
 
 /**
  * Records every write. A class: the consumer deep-freezes plain option
@@ -45,47 +43,21 @@ class RecordingWriter implements DeadLetterWriter {
 const offsetsOf = (letters: readonly DeadLetter[]): number[] => letters.map((l) => l.message.offset);
 
 describe('consumer runtime: deadLetter.writer', () => {
-  let transport: Transport;
-  const consumers: Consumer[] = [];
-  const holds: Deferred<void>[] = [];
+  const fx = runtimeFixture('dlq-writer');
+  const { consumer } = fx;
 
-  beforeEach(() => {
-    transport = memory();
-  });
-
-  afterEach(async () => {
-    for (const h of holds.splice(0)) h.resolve();
-    await Promise.all(consumers.splice(0).map((c) => c.stop()));
-    await transport.close();
-  });
-
+  /** Holds `writer`'s writes until the returned gate opens (at teardown at the latest). */
   function held(writer: RecordingWriter): Deferred<void> {
-    const d = deferred();
-    holds.push(d);
+    const d = fx.gate();
     writer.hold = d;
     return d;
   }
 
-  async function topicWith(values: readonly (string | null)[]): Promise<string> {
-    const topic = uniqueTopic('dlq-writer');
-    await transport.admin().createTopics([{ topic }]);
-    const producer = transport.producer();
-    const records: ProducerRecord[] = values.map((value, i) => ({ topic, key: `k${i}`, value }));
-    const results = await producer.send(records);
-    expect(results.every((r) => r.ok)).toBe(true);
-    await producer.close();
-    return topic;
-  }
+  const topicWith = (values: readonly (string | null)[]): Promise<string> => fx.topicWith(values.map((value, i) => ({ key: `k${i}`, value })));
 
-  function consumer(options: ConsumerOptions): Consumer {
-    const c = createConsumer(transport, options);
-    consumers.push(c);
-    return c;
-  }
-
+  /** The offset `groupId` committed on partition 0 of `topic`, if any. */
   async function committed(groupId: string, topic: string): Promise<number | undefined> {
-    const offsets = await transport.admin().fetchCommittedOffsets(groupId, [topic]);
-    return offsets.find((o) => o.partition === 0)?.offset;
+    return (await fx.committed(groupId, topic))[0];
   }
 
   async function failure(c: Consumer): Promise<unknown> {
@@ -104,7 +76,7 @@ describe('consumer runtime: deadLetter.writer', () => {
     const topic = await topicWith(['ok-0', 'poison', 'ok-2']);
     const groupId = uniqueGroup();
     const writer = new RecordingWriter();
-    const producerSpy = jest.spyOn(transport, 'producer');
+    const producerSpy = jest.spyOn(fx.transport, 'producer');
     const invalid = new TributaryError('ERR_VALIDATION', 'invalid order');
     const seen: Message[] = [];
     const c = consumer({ groupId, topics: [topic], deadLetter: { writer } });
@@ -357,7 +329,7 @@ describe('consumer runtime: deadLetter.writer', () => {
   describe('configuration', () => {
     const problems = (deadLetter: unknown, extra: Partial<ConsumerOptions> = {}): ConfigError => {
       try {
-        createConsumer(transport, { groupId: 'g', topics: ['t'], ...extra, deadLetter: deadLetter as ConsumerOptions['deadLetter'] });
+        createConsumer(fx.transport, { groupId: 'g', topics: ['t'], ...extra, deadLetter: deadLetter as ConsumerOptions['deadLetter'] });
       } catch (e) {
         expect(e).toBeInstanceOf(ConfigError);
         return e as ConfigError;
@@ -383,7 +355,7 @@ describe('consumer runtime: deadLetter.writer', () => {
         'deadLetter.writer',
         'deadLetter.rateLimit.max',
       ]);
-      expect(() => createConsumer(transport, { groupId: 'g', topics: ['t'], deadLetter: { writer, rateLimit: false } })).not.toThrow();
+      expect(() => createConsumer(fx.transport, { groupId: 'g', topics: ['t'], deadLetter: { writer, rateLimit: false } })).not.toThrow();
     });
 
     it('types: a writer excludes topic and producer', () => {

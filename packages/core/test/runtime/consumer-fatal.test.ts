@@ -1,50 +1,16 @@
 import {
   TributaryError,
-  createConsumer,
   deadLetter,
   isPermanentError,
   isTributaryError,
   unrecoverable,
   type Consumer,
-  type ConsumerOptions,
-  type Logger,
   type ProducerRecord,
   type SendResult,
-  type Transport,
   type TransportProducer,
 } from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { deferred, uniqueGroup, uniqueTopic, waitFor, withTimeout, type Deferred } from '@tributary/testutil';
-
-interface LogLine {
-  readonly level: string;
-  readonly fields: Record<string, unknown>;
-  readonly msg: string;
-}
-
-/** A Logger that keeps every line. A class: the consumer deep-freezes plain option objects, a logger included. */
-class RecordingLogger implements Logger {
-  readonly lines: LogLine[] = [];
-  readonly trace = this.#log('trace');
-  readonly debug = this.#log('debug');
-  readonly info = this.#log('info');
-  readonly warn = this.#log('warn');
-  readonly error = this.#log('error');
-
-  child(): Logger {
-    return this;
-  }
-
-  at(level: string, msgPart: string): LogLine[] {
-    return this.lines.filter((l) => l.level === level && l.msg.includes(msgPart));
-  }
-
-  #log(level: string): (a: object | string, msg?: string) => void {
-    return (a, msg) => {
-      this.lines.push(typeof a === 'string' ? { level, fields: {}, msg: a } : { level, fields: a as Record<string, unknown>, msg: msg ?? '' });
-    };
-  }
-}
+import { deferred, uniqueGroup, waitFor, withTimeout, type Deferred } from '@tributary/testutil';
+import { RecordingLogger, runtimeFixture } from './support';
 
 /** A dead-letter producer whose sends wait until the test fails them all. */
 class HeldProducer implements TransportProducer {
@@ -67,40 +33,15 @@ class HeldProducer implements TransportProducer {
 }
 
 describe('consumer fatal paths', () => {
-  let transport: Transport;
-  const consumers: Consumer[] = [];
+  const fx = runtimeFixture('fatal');
+  const { consumer, committed } = fx;
 
-  beforeEach(() => {
-    transport = memory();
-  });
-
-  afterEach(async () => {
-    await Promise.all(consumers.splice(0).map((c) => c.stop()));
-    await transport.close();
-  });
-
-  async function topicWith(count: number, partitions = 1): Promise<string> {
-    const topic = uniqueTopic('fatal');
-    await transport.admin().createTopics([{ topic, partitions }]);
-    const producer = transport.producer();
+  /** A topic with `count` records in each of its `partitions`. */
+  function topicWith(count: number, partitions = 1): Promise<string> {
     const records = Array.from({ length: partitions }, (_, partition) =>
-      Array.from({ length: count }, (_unused, i) => ({ topic, partition, key: `k${i}`, value: String(i) })),
+      Array.from({ length: count }, (_unused, i) => ({ partition, key: `k${i}`, value: String(i) })),
     ).flat();
-    const results = await producer.send(records);
-    expect(results.every((r) => r.ok)).toBe(true);
-    await producer.close();
-    return topic;
-  }
-
-  function consumer(options: ConsumerOptions): Consumer {
-    const c = createConsumer(transport, options);
-    consumers.push(c);
-    return c;
-  }
-
-  async function committed(groupId: string, topic: string): Promise<Record<number, number>> {
-    const offsets = await transport.admin().fetchCommittedOffsets(groupId, [topic]);
-    return Object.fromEntries(offsets.map((o) => [o.partition, o.offset]));
+    return fx.topicWith(records, { partitions });
   }
 
   async function failure(c: Consumer): Promise<unknown> {
@@ -206,7 +147,7 @@ describe('consumer fatal paths', () => {
     it('the dead-letter rate limit reached by several partitions is reported once', async () => {
       const partitions = 3;
       const topic = await topicWith(2, partitions);
-      await transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
+      await fx.transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
       const errors: unknown[] = [];
       // One dead-letter per window: the first poison record takes it, the others of every partition hit the limit.
       const c = consumer({

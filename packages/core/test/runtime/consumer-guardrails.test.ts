@@ -8,51 +8,11 @@ import {
   unrecoverable,
   type Consumer,
   type ConsumerOptions,
-  type Logger,
-  type Message,
-  type ProducerRecord,
   type StallInfo,
-  type Transport,
   type TributaryError,
 } from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { deferred, uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
-
-type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
-
-interface LogLine {
-  readonly level: Level;
-  readonly fields: Record<string, unknown>;
-  readonly msg: string;
-}
-
-/**
- * A Logger that keeps every line, to assert on what an operator would see. A
- * class: the consumer deep-freezes plain option objects, a logger included.
- */
-class RecordingLogger implements Logger {
-  readonly lines: LogLine[] = [];
-  readonly trace = this.#log('trace');
-  readonly debug = this.#log('debug');
-  readonly info = this.#log('info');
-  readonly warn = this.#log('warn');
-  readonly error = this.#log('error');
-
-  child(): Logger {
-    return this;
-  }
-
-  /** Lines of `level` whose message contains `msgPart`. */
-  at(level: Level, msgPart: string): LogLine[] {
-    return this.lines.filter((l) => l.level === level && l.msg.includes(msgPart));
-  }
-
-  #log(level: Level): (a: object | string, msg?: string) => void {
-    return (a, msg) => {
-      this.lines.push(typeof a === 'string' ? { level, fields: {}, msg: a } : { level, fields: a as Record<string, unknown>, msg: msg ?? '' });
-    };
-  }
-}
+import { uniqueGroup, waitFor, wrapTransport } from '@tributary/testutil';
+import { RecordingLogger, runtimeFixture, type TopicRecord } from './support';
 
 /** Every API but the watchdog's (setInterval and its monotonic clock) stays real: the memory transport keeps running. */
 const REAL_EXCEPT_WATCHDOG = [
@@ -71,64 +31,15 @@ const REAL_EXCEPT_WATCHDOG = [
 ] as const;
 
 describe('consumer guardrails', () => {
-  let transport: Transport;
-  const consumers: Consumer[] = [];
-  /** Gates a test holds handlers on; opened at teardown so no handler outlives its test. */
-  const gates: { resolve(): void }[] = [];
-
-  beforeEach(() => {
-    transport = memory();
-  });
-
-  afterEach(async () => {
-    for (const g of gates.splice(0)) g.resolve();
-    await Promise.all(consumers.splice(0).map((c) => c.stop()));
-    await transport.close();
-  });
-
-  function gate(): Promise<void> {
-    const d = deferred();
-    gates.push(d);
-    return d.promise;
-  }
-
-  async function topicWith(records: readonly Omit<ProducerRecord, 'topic'>[], partitions = 1): Promise<string> {
-    const topic = uniqueTopic('guard');
-    await transport.admin().createTopics([{ topic, partitions }]);
-    const producer = transport.producer();
-    const results = await producer.send(records.map((r) => ({ ...r, topic })));
-    expect(results.every((r) => r.ok)).toBe(true);
-    await producer.close();
-    return topic;
-  }
-
-  const numbered = (count: number): Omit<ProducerRecord, 'topic'>[] => Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: String(i) }));
-
-  function consumer(options: ConsumerOptions): Consumer {
-    const c = createConsumer(transport, options);
-    consumers.push(c);
-    return c;
-  }
-
-  async function committed(groupId: string, topic: string): Promise<Record<number, number>> {
-    const offsets = await transport.admin().fetchCommittedOffsets(groupId, [topic]);
-    return Object.fromEntries(offsets.map((o) => [o.partition, o.offset]));
-  }
+  const fx = runtimeFixture('guard');
+  const { consumer, committed, readAll } = fx;
+  /** A gate a handler waits on; opened at teardown. */
+  const gate = (): Promise<void> => fx.gate().promise;
+  const topicWith = (records: readonly TopicRecord[], partitions = 1): Promise<string> => fx.topicWith(records, { partitions });
+  const numbered = (count: number): TopicRecord[] => Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: String(i) }));
 
   async function highWatermark(topic: string): Promise<number> {
-    return (await transport.admin().fetchTopicOffsets(topic))[0]?.high ?? -1;
-  }
-
-  async function readAll(topic: string): Promise<Message[]> {
-    const total = await highWatermark(topic);
-    const seen: Message[] = [];
-    const reader = consumer({ groupId: uniqueGroup('reader'), topics: [topic] });
-    await reader.start((m) => {
-      seen.push(m);
-    });
-    await waitFor(() => seen.length >= total, { message: `reading ${total} records of ${topic}` });
-    await reader.stop();
-    return seen;
+    return (await fx.transport.admin().fetchTopicOffsets(topic))[0]?.high ?? -1;
   }
 
   async function failure(c: Consumer): Promise<unknown> {
@@ -155,8 +66,7 @@ describe('consumer guardrails', () => {
       const logger = new RecordingLogger();
       const stalls: StallInfo[] = [];
       const p0 = gate();
-      const p1First = deferred();
-      gates.push(p1First);
+      const p1First = fx.gate();
       const p1Second = gate();
       const signals: AbortSignal[] = [];
       const c = consumer({
@@ -202,7 +112,7 @@ describe('consumer guardrails', () => {
       expect(signals.some((s) => s.aborted)).toBe(false);
       expect(c.metrics().processed).toBe(1);
 
-      gates.splice(0).forEach((g) => g.resolve());
+      fx.openGates();
       await waitFor(() => c.metrics().processed === 4, { message: 'everything processed once released' });
       await waitFor(() => logger.at('info', `${topic}/0 recovered`).length === 1, { message: 'P0 recovery logged' });
       expect(logger.at('info', `${topic}/0 recovered`)[0]?.fields).toMatchObject({ partition: 0, offset: 0 });
@@ -240,7 +150,7 @@ describe('consumer guardrails', () => {
       expect(stalls[0]).toMatchObject({ topic, partition: 0, offset: 1 });
       expect(logger.at('warn', 'stalled')[0]?.fields).toMatchObject({ topic, partition: 0, offset: 1 });
 
-      gates.splice(0).forEach((g) => g.resolve());
+      fx.openGates();
       await waitFor(() => c.metrics().processed === 3, { message: 'all processed' });
       const recovered = logger.at('info', 'recovered');
       expect(recovered).toHaveLength(1);
@@ -286,7 +196,7 @@ describe('consumer guardrails', () => {
           expect(logger.at('warn', 'stalled')).toHaveLength(0);
         }
 
-        gates.splice(0).forEach((g) => g.resolve());
+        fx.openGates();
         await waitFor(() => byDefault.c.metrics().processed === 3, { message: 'released' });
         expect(byDefault.logger.at('info', 'recovered')).toHaveLength(3);
         await Promise.all([byDefault.c.stop(), off.c.stop(), zero.c.stop()]);
@@ -300,7 +210,7 @@ describe('consumer guardrails', () => {
   describe('dead-letter rate limit', () => {
     it('stops with ERR_DEAD_LETTER_RATE at the record past the limit: not dead-lettered, not committed, delivered again', async () => {
       const topic = await topicWith(numbered(4));
-      await transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
+      await fx.transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
       const groupId = uniqueGroup();
       const logger = new RecordingLogger();
       const errors: unknown[] = [];
@@ -346,7 +256,7 @@ describe('consumer guardrails', () => {
 
     it('limits dead-letter outcomes of a batch handler the same way', async () => {
       const topic = await topicWith(numbered(5));
-      await transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
+      await fx.transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
       const groupId = uniqueGroup();
       const c = consumer({
         groupId,
@@ -366,7 +276,7 @@ describe('consumer guardrails', () => {
       const topic = await topicWith(numbered(1_001));
       const dlqOn = `${topic}.on`;
       const dlqOff = `${topic}.off`;
-      await transport.admin().createTopics([{ topic: dlqOn }, { topic: dlqOff }]);
+      await fx.transport.admin().createTopics([{ topic: dlqOn }, { topic: dlqOff }]);
       const poison = (): never => {
         throw unrecoverable(new Error('outage misread as poison'));
       };
@@ -393,23 +303,16 @@ describe('consumer guardrails', () => {
       const groupId = uniqueGroup();
       const logger = new RecordingLogger();
       const errors: unknown[] = [];
-      const inner = transport;
+      const inner = fx.transport;
       // The memory transport with a broker that refuses every commit.
-      const refusing: Transport = {
-        system: inner.system,
-        features: inner.features,
-        producer: (o) => inner.producer(o),
-        partitionConsumer: (o) => inner.partitionConsumer(o),
-        admin: () => inner.admin(),
-        close: () => inner.close(),
+      const refusing = wrapTransport(inner, {
         groupConsumer: (o) => {
           const group = inner.groupConsumer(o);
           group.commit = () => Promise.reject(new Error('not the coordinator'));
           return group;
         },
-      };
-      const c = createConsumer(refusing, { groupId, topics: [topic], logger, onError: (e) => errors.push(e) });
-      consumers.push(c);
+      });
+      const c = consumer({ groupId, topics: [topic], logger, onError: (e) => errors.push(e) }, refusing);
       await c.start(() => undefined);
       await waitFor(() => logger.at('error', `commit failed for ${topic}/0@3`).length > 0, { message: 'commit failure logged' });
       const line = logger.at('error', 'commit failed')[0];
@@ -423,7 +326,7 @@ describe('consumer guardrails', () => {
   it('validates the guardrail options, naming each bad field', () => {
     const problems = (options: Partial<ConsumerOptions>): string[] => {
       try {
-        createConsumer(transport, { groupId: 'g', topics: ['t'], ...options });
+        createConsumer(fx.transport, { groupId: 'g', topics: ['t'], ...options });
         return [];
       } catch (e) {
         expect(e).toBeInstanceOf(ConfigError);

@@ -18,8 +18,8 @@ import {
   type Transport,
   type TransportProducer,
 } from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { deferred, uniqueGroup, uniqueTopic, waitFor, withTimeout, type Deferred } from '@tributary/testutil';
+import { deferred, uniqueGroup, waitFor, withTimeout, wrapTransport } from '@tributary/testutil';
+import { runtimeFixture } from './support';
 
 interface LogEntry {
   readonly level: string;
@@ -38,19 +38,6 @@ function recordingLogger(entries: LogEntry[], throwOn: readonly string[] = []): 
   return logger;
 }
 
-/** A transport that forwards to `base`, with some of its factories replaced. */
-function wrap(base: Transport, overrides: Partial<Pick<Transport, 'groupConsumer' | 'producer'>>): Transport {
-  return {
-    system: base.system,
-    features: base.features,
-    producer: overrides.producer ?? ((o) => base.producer(o)),
-    groupConsumer: overrides.groupConsumer ?? ((o) => base.groupConsumer(o)),
-    partitionConsumer: (o) => base.partitionConsumer(o),
-    admin: () => base.admin(),
-    close: () => base.close(),
-  };
-}
-
 /** How a promise settled, read once it has. */
 function outcome(p: Promise<unknown>): Promise<{ readonly ok: boolean; readonly error?: unknown }> {
   return p.then(
@@ -60,44 +47,17 @@ function outcome(p: Promise<unknown>): Promise<{ readonly ok: boolean; readonly 
 }
 
 describe('consumer lifecycle edges', () => {
-  let transport: Transport;
-  const consumers: Consumer[] = [];
-  const gates: Deferred<void>[] = [];
+  const fx = runtimeFixture('life');
+  const { consumer, gate } = fx;
 
-  beforeEach(() => {
-    transport = memory();
-  });
-
-  afterEach(async () => {
-    for (const g of gates.splice(0)) g.resolve();
-    await Promise.all(consumers.splice(0).map((c) => c.stop()));
-    await transport.close();
-  });
-
-  function gate(): Deferred<void> {
-    const d = deferred();
-    gates.push(d);
-    return d;
+  /** A topic with `records` records, spread round-robin over `partitions`. */
+  function topicWith(records: number, partitions = 1): Promise<string> {
+    return fx.topicWith(Array.from({ length: records }, (_, i) => ({ partition: i % partitions, key: `k${i}`, value: String(i) })), { partitions });
   }
 
-  function consumer(options: ConsumerOptions, on: Transport = transport): Consumer {
-    const c = createConsumer(on, options);
-    consumers.push(c);
-    return c;
-  }
-
-  async function topicWith(records: number, partitions = 1): Promise<string> {
-    const topic = uniqueTopic('life');
-    await transport.admin().createTopics([{ topic, partitions }]);
-    const producer = transport.producer();
-    const results = await producer.send(Array.from({ length: records }, (_, i) => ({ topic, partition: i % partitions, key: `k${i}`, value: String(i) })));
-    expect(results.every((r) => r.ok)).toBe(true);
-    await producer.close();
-    return topic;
-  }
-
+  /** The group's committed offsets as the admin client lists them. */
   async function committed(groupId: string, topic: string): Promise<readonly unknown[]> {
-    return transport.admin().fetchCommittedOffsets(groupId, [topic]);
+    return fx.transport.admin().fetchCommittedOffsets(groupId, [topic]);
   }
 
   describe('a start that fails synchronously in the transport', () => {
@@ -105,9 +65,9 @@ describe('consumer lifecycle edges', () => {
       const topic = await topicWith(1);
       const refused = new Error('group consumers are not available');
       let producersClosed = 0;
-      const failing = wrap(transport, {
+      const failing = wrapTransport(fx.transport, {
         producer: (o) => {
-          const p = transport.producer(o);
+          const p = fx.transport.producer(o);
           return { send: (records) => p.send(records), close: async () => void (await p.close(), producersClosed++) } as TransportProducer;
         },
         groupConsumer: () => {
@@ -125,7 +85,7 @@ describe('consumer lifecycle edges', () => {
 
     it('on a closed transport (the DLQ producer cannot be made either), wait() settles', async () => {
       const topic = await topicWith(1);
-      await transport.close();
+      await fx.transport.close();
       const c = consumer({ groupId: uniqueGroup(), topics: [topic], deadLetter: {} });
       const started = await outcome(c.start(() => undefined));
       expect(started.ok).toBe(false);
@@ -139,7 +99,7 @@ describe('consumer lifecycle edges', () => {
     it('asks the transport for a rebalanceTimeoutMs that outlasts drainTimeoutMs and stop()’s grace, within the transports’ range', async () => {
       const topic = await topicWith(1);
       const seen: GroupConsumerOptions[] = [];
-      const spy = wrap(transport, { groupConsumer: (o) => (seen.push(o), transport.groupConsumer(o)) });
+      const spy = wrapTransport(fx.transport, { groupConsumer: (o) => (seen.push(o), fx.transport.groupConsumer(o)) });
       for (const drainTimeoutMs of [0, 2_000, 3_600_000]) {
         const c = consumer({ groupId: uniqueGroup(), topics: [topic], drainTimeoutMs }, spy);
         await c.start(() => undefined);
@@ -153,7 +113,7 @@ describe('consumer lifecycle edges', () => {
 
     /** A transport whose group consumers give up on onRevoked and close after 200 ms, whatever the runtime asks. */
     function shortBound(): Transport {
-      return wrap(transport, { groupConsumer: (o) => transport.groupConsumer({ ...o, rebalanceTimeoutMs: 200 }) });
+      return wrapTransport(fx.transport, { groupConsumer: (o) => fx.transport.groupConsumer({ ...o, rebalanceTimeoutMs: 200 }) });
     }
 
     it('when the transport closes before the drain ended, handlers see ctx.signal abort, and late work neither commits nor reports', async () => {
@@ -328,9 +288,9 @@ describe('consumer lifecycle edges', () => {
     const firstSignal = new AbortController();
     let handlers: ConsumerHandlers | undefined;
     // Memory's group consumer, with the batch signal and the callbacks in the test's hands.
-    const steered = wrap(transport, {
+    const steered = wrapTransport(fx.transport, {
       groupConsumer: (o) => {
-        const g = transport.groupConsumer(o);
+        const g = fx.transport.groupConsumer(o);
         const run = (h: ConsumerHandlers): Promise<void> => {
           handlers = h;
           return g.run({ ...h, onBatch: (b) => h.onBatch({ ...b, signal: firstSignal.signal }) });
@@ -388,9 +348,9 @@ describe('consumer lifecycle edges', () => {
     const topic = await topicWith(0);
     const logs: LogEntry[] = [];
     const hang = gate();
-    const hanging = wrap(transport, {
+    const hanging = wrapTransport(fx.transport, {
       producer: (o) => {
-        const p = transport.producer(o);
+        const p = fx.transport.producer(o);
         return { send: (records) => p.send(records), close: async () => (await hang.promise, await p.close()) } as TransportProducer;
       },
     });
@@ -428,12 +388,12 @@ describe('consumer lifecycle edges', () => {
     }
 
     it.each([['orders-dlq'], [true], [null]])('deadLetter must be an object or false (got %p)', (given) => {
-      expect(problemFields(() => createConsumer(transport, { groupId: 'g', topics: ['t'], deadLetter: given as never }))).toEqual(['deadLetter']);
+      expect(problemFields(() => createConsumer(fx.transport, { groupId: 'g', topics: ['t'], deadLetter: given as never }))).toEqual(['deadLetter']);
     });
 
     it('names unknown keys of deadLetter and deadLetter.rateLimit, and an empty clientId', () => {
       const options = { groupId: 'g', topics: ['t'], clientId: '', deadLetter: { topc: 'x', rateLimit: { maxx: 1 } } };
-      expect(problemFields(() => createConsumer(transport, options as never))).toEqual(['clientId', 'deadLetter.topc', 'deadLetter.rateLimit.maxx']);
+      expect(problemFields(() => createConsumer(fx.transport, options as never))).toEqual(['clientId', 'deadLetter.topc', 'deadLetter.rateLimit.maxx']);
     });
 
     it('stop() rejects unknown keys, naming them, and does nothing else', async () => {

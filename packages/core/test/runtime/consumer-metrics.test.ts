@@ -1,6 +1,5 @@
 import {
   ack,
-  createConsumer,
   deadLetter,
   jsonBatchHandler,
   jsonHandler,
@@ -8,13 +7,11 @@ import {
   unrecoverable,
   type Consumer,
   type ConsumerMetrics,
-  type ConsumerOptions,
   type ProducerRecord,
   type StandardSchemaV1,
-  type Transport,
 } from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
+import { uniqueGroup, waitFor } from '@tributary/testutil';
+import { runtimeFixture } from './support';
 
 /** A Standard Schema that wants `{ id }`. */
 const withId: StandardSchemaV1<unknown, { id: unknown }> = {
@@ -38,38 +35,16 @@ function errorOfClass(name: string): Error {
 const sum = (counts: Readonly<Record<string, number>>): number => Object.values(counts).reduce((a, b) => a + b, 0);
 
 describe('consumer metrics: decodeErrors and failuresByCode', () => {
-  let transport: Transport;
-  const consumers: Consumer[] = [];
-
-  beforeEach(() => {
-    transport = memory();
-  });
-
-  afterEach(async () => {
-    await Promise.all(consumers.splice(0).map((c) => c.stop()));
-    await transport.close();
-  });
-
-  async function topicWith(values: readonly ProducerRecord['value'][]): Promise<string> {
-    const topic = uniqueTopic('metrics');
-    await transport.admin().createTopics([{ topic }, { topic: `${topic}.dlq` }]);
-    const producer = transport.producer();
-    const results = await producer.send(values.map((value, i) => ({ topic, key: `k${i}`, value })));
-    expect(results.every((r) => r.ok)).toBe(true);
-    await producer.close();
-    return topic;
-  }
-
-  function consumer(options: ConsumerOptions): Consumer {
-    const c = createConsumer(transport, options);
-    consumers.push(c);
-    return c;
-  }
+  const fx = runtimeFixture('metrics');
+  const { consumer } = fx;
+  /** A topic holding `values` (keys k0, k1, …), and its DLQ. */
+  const topicWith = (values: readonly ProducerRecord['value'][]): Promise<string> =>
+    fx.topicWith(values.map((value, i) => ({ key: `k${i}`, value })), { dlq: true });
 
   async function committedTo(c: Consumer, topic: string, offset: number): Promise<void> {
     await waitFor(
       async () => {
-        const offsets = await transport.admin().fetchCommittedOffsets(c.groupId, [topic]);
+        const offsets = await fx.transport.admin().fetchCommittedOffsets(c.groupId, [topic]);
         return offsets.find((o) => o.partition === 0)?.offset === offset;
       },
       { message: `${c.groupId} to commit ${topic}/0 up to ${offset}` },

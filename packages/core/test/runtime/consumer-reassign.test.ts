@@ -1,14 +1,6 @@
-import {
-  createConsumer,
-  type ConsumerHandlers,
-  type GroupConsumer,
-  type Message,
-  type RecordBatch,
-  type TopicPartitionOffset,
-  type Transport,
-} from '@tributary/core';
+import { createConsumer, type Message, type RecordBatch } from '@tributary/core';
 import { memory } from '@tributary/memory';
-import { buildMessage, deferred, uniqueGroup, waitFor, type Deferred } from '@tributary/testutil';
+import { buildMessage, deferred, drivenTransport, uniqueGroup, waitFor, type Deferred } from '@tributary/testutil';
 
 /**
  * A partition that comes back to the same member while its previous
@@ -19,33 +11,10 @@ import { buildMessage, deferred, uniqueGroup, waitFor, type Deferred } from '@tr
 describe('consumer runtime: a partition assigned again during its old drain', () => {
   it('keeps the new progress: nothing commits past a record still running', async () => {
     const base = memory();
-    const commits: TopicPartitionOffset[] = [];
-    let handlers: ConsumerHandlers | undefined;
-    const driven: Transport = {
-      system: base.system,
-      features: base.features,
-      producer: (o) => base.producer(o),
-      partitionConsumer: (o) => base.partitionConsumer(o),
-      admin: () => base.admin(),
-      close: () => base.close(),
-      groupConsumer: (options): GroupConsumer => ({
-        groupId: options.groupId,
-        run: async (h) => {
-          handlers = h;
-        },
-        commit: async (offsets) => {
-          commits.push(...offsets);
-        },
-        pause: () => undefined,
-        resume: () => undefined,
-        seek: () => undefined,
-        assignment: () => [],
-        close: async () => undefined,
-      }),
-    };
+    const driven = drivenTransport(base);
     const gates = new Map<number, Deferred<void>>();
     const running = new Set<number>();
-    const consumer = createConsumer(driven, { groupId: uniqueGroup('reassign'), topics: ['t'], retry: false });
+    const consumer = createConsumer(driven.transport, { groupId: uniqueGroup('reassign'), topics: ['t'], retry: false });
     await consumer.start(async (m: Message) => {
       const gate = deferred<void>();
       gates.set(m.offset, gate);
@@ -53,7 +22,7 @@ describe('consumer runtime: a partition assigned again during its old drain', ()
       await gate.promise;
       running.delete(m.offset);
     });
-    const h = handlers as ConsumerHandlers;
+    const h = driven.handlers();
     const tp = { topic: 't', partition: 0 };
     const batch = (signal: AbortSignal, ...offsets: number[]): RecordBatch => ({
       topic: 't',
@@ -87,12 +56,12 @@ describe('consumer runtime: a partition assigned again during its old drain', ()
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
     // Offset 2 waits for offset 1 (order within the partition), so nothing past 1 commits.
     expect([...running]).toEqual([1]);
-    expect(Math.max(0, ...commits.map((c) => c.offset))).toBeLessThanOrEqual(1);
+    expect(Math.max(0, ...driven.commits.flat().map((c) => c.offset))).toBeLessThanOrEqual(1);
     await release(1);
     await release(2);
     await Promise.all([second, third]);
     await consumer.stop();
-    expect(Math.max(...commits.map((c) => c.offset))).toBe(3);
+    expect(Math.max(...driven.commits.flat().map((c) => c.offset))).toBe(3);
     await base.close();
   });
 });

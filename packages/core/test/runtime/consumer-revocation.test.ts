@@ -1,14 +1,10 @@
 import {
-  createConsumer,
   isTributaryError,
   retry,
-  type Consumer,
-  type ConsumerOptions,
   type Message,
-  type Transport,
 } from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { deferred, uniqueGroup, uniqueTopic, waitFor, type Deferred } from '@tributary/testutil';
+import { uniqueGroup, waitFor, type Deferred } from '@tributary/testutil';
+import { runtimeFixture } from './support';
 
 /** Resolves once `signal` aborts. */
 function whenAborted(signal: AbortSignal): Promise<void> {
@@ -27,52 +23,17 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
  * before it can let the partition go.
  */
 describe('consumer runtime: revocation of a partition with a batch in flight', () => {
-  let transport: Transport;
-  const consumers: Consumer[] = [];
-  /** Gates a test holds handlers on; opened at teardown so no handler outlives its test. */
-  const gates: Deferred<void>[] = [];
+  const fx = runtimeFixture('revoke');
+  const { consumer, gate, committed } = fx;
 
-  beforeEach(() => {
-    transport = memory();
-  });
-
-  afterEach(async () => {
-    for (const g of gates.splice(0)) g.resolve();
-    await Promise.all(consumers.splice(0).map((c) => c.stop()));
-    await transport.close();
-  });
-
-  function gate(): Deferred<void> {
-    const d = deferred();
-    gates.push(d);
-    return d;
-  }
-
-  /** A topic with two partitions and `perPartition` records in each, all delivered to a member in one batch per partition. */
-  async function twoPartitions(perPartition: number): Promise<string> {
-    const topic = uniqueTopic('revoke');
-    await transport.admin().createTopics([{ topic, partitions: 2 }, { topic: `${topic}.dlq` }]);
-    const producer = transport.producer();
-    const records = [0, 1].flatMap((partition) => range(0, perPartition).map((i) => ({ topic, partition, key: `k${i}`, value: `${partition}-${i}` })));
-    const results = await producer.send(records);
-    expect(results.every((r) => r.ok)).toBe(true);
-    await producer.close();
-    return topic;
-  }
-
-  function consumer(options: ConsumerOptions): Consumer {
-    const c = createConsumer(transport, options);
-    consumers.push(c);
-    return c;
-  }
-
-  async function committed(groupId: string, topic: string): Promise<Record<number, number>> {
-    const offsets = await transport.admin().fetchCommittedOffsets(groupId, [topic]);
-    return Object.fromEntries(offsets.map((o) => [o.partition, o.offset]));
+  /** A topic with two partitions and `perPartition` records in each, all delivered to a member in one batch per partition; and its DLQ. */
+  function twoPartitions(perPartition: number): Promise<string> {
+    const records = [0, 1].flatMap((partition) => range(0, perPartition).map((i) => ({ partition, key: `k${i}`, value: `${partition}-${i}` })));
+    return fx.topicWith(records, { partitions: 2, dlq: true });
   }
 
   async function deadLettered(topic: string): Promise<number> {
-    return (await transport.admin().fetchTopicOffsets(`${topic}.dlq`))[0]?.high ?? -1;
+    return (await fx.transport.admin().fetchTopicOffsets(`${topic}.dlq`))[0]?.high ?? -1;
   }
 
   const offsetsOf = (messages: readonly Message[], partition: number): number[] => messages.filter((m) => m.partition === partition).map((m) => m.offset);

@@ -1,15 +1,12 @@
 import {
   ConfigError,
-  createConsumer,
   isTributaryError,
   type Consumer,
-  type ConsumerOptions,
   type HandlerContext,
   type StopOptions,
-  type Transport,
 } from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { deferred, uniqueGroup, uniqueTopic, waitFor, withTimeout, type Deferred } from '@tributary/testutil';
+import { uniqueGroup, waitFor, withTimeout } from '@tributary/testutil';
+import { runtimeFixture } from './support';
 
 /** Rejects with the signal's reason once it aborts: long work that honours ctx.signal. */
 function untilAborted(signal: AbortSignal): Promise<never> {
@@ -27,47 +24,9 @@ type Mode = 'record' | 'batch';
  * budget ends they give up and stop() returns.
  */
 describe('consumer stop budget: stop({ timeoutMs, signal })', () => {
-  let transport: Transport;
-  const consumers: Consumer[] = [];
-  /** Gates a test holds handlers on; opened at teardown so no handler outlives its test. */
-  const gates: Deferred<void>[] = [];
-
-  beforeEach(() => {
-    transport = memory();
-  });
-
-  afterEach(async () => {
-    for (const g of gates.splice(0)) g.resolve();
-    await Promise.all(consumers.splice(0).map((c) => c.stop()));
-    await transport.close();
-  });
-
-  function gate(): Deferred<void> {
-    const d = deferred();
-    gates.push(d);
-    return d;
-  }
-
-  async function oneRecordTopic(): Promise<string> {
-    const topic = uniqueTopic('stop');
-    await transport.admin().createTopics([{ topic }]);
-    const producer = transport.producer();
-    const results = await producer.send([{ topic, key: 'k', value: 'v' }]);
-    expect(results.every((r) => r.ok)).toBe(true);
-    await producer.close();
-    return topic;
-  }
-
-  function consumer(options: ConsumerOptions): Consumer {
-    const c = createConsumer(transport, options);
-    consumers.push(c);
-    return c;
-  }
-
-  async function committed(groupId: string, topic: string): Promise<Record<number, number>> {
-    const offsets = await transport.admin().fetchCommittedOffsets(groupId, [topic]);
-    return Object.fromEntries(offsets.map((o) => [o.partition, o.offset]));
-  }
+  const fx = runtimeFixture('stop');
+  const { consumer, gate, committed } = fx;
+  const oneRecordTopic = (): Promise<string> => fx.topicWith([{ key: 'k', value: 'v' }]);
 
   /**
    * Starts `c` with a handler (record or batch) that works until `hold`

@@ -9,60 +9,20 @@ import {
   isTributaryError,
   retry,
   valueAsString,
-  type Consumer,
   type Message,
-  type Transport,
 } from '@tributary/core';
-import { memory } from '@tributary/memory';
-import { uniqueGroup, uniqueTopic, waitFor } from '@tributary/testutil';
+import { uniqueGroup, waitFor } from '@tributary/testutil';
+import { runtimeFixture } from './support';
 
 const fastRetry = { initialMs: 1, maxMs: 5, maxAttempts: 3 };
 
 describe('createConsumer', () => {
-  let transport: Transport;
-  const consumers: Consumer[] = [];
+  const fx = runtimeFixture('rt');
+  const { consumer, committed, readAll } = fx;
 
-  beforeEach(() => {
-    transport = memory();
-  });
-
-  afterEach(async () => {
-    await Promise.all(consumers.splice(0).map((c) => c.stop()));
-    await transport.close();
-  });
-
-  async function topicWith(count: number, partitions = 1, keyOf = (i: number) => `k${i % 7}`): Promise<string> {
-    const topic = uniqueTopic('rt');
-    await transport.admin().createTopics([{ topic, partitions }]);
-    const producer = transport.producer();
-    const results = await producer.send(Array.from({ length: count }, (_, i) => ({ topic, key: keyOf(i), value: String(i) })));
-    expect(results.every((r) => r.ok)).toBe(true);
-    await producer.close();
-    return topic;
-  }
-
-  function consumer(options: Parameters<typeof createConsumer>[1]): Consumer {
-    const c = createConsumer(transport, options);
-    consumers.push(c);
-    return c;
-  }
-
-  async function committed(groupId: string, topic: string): Promise<Record<number, number>> {
-    const offsets = await transport.admin().fetchCommittedOffsets(groupId, [topic]);
-    return Object.fromEntries(offsets.map((o) => [o.partition, o.offset]));
-  }
-
-  async function readAll(topic: string): Promise<Message[]> {
-    const seen: Message[] = [];
-    const offsets = await transport.admin().fetchTopicOffsets(topic);
-    const total = offsets.reduce((n, p) => n + p.high - p.low, 0);
-    const reader = consumer({ groupId: uniqueGroup('reader'), topics: [topic] });
-    await reader.start((m) => {
-      seen.push(m);
-    });
-    await waitFor(() => seen.length >= total, { message: `reading ${total} records of ${topic}` });
-    await reader.stop();
-    return seen;
+  /** A topic with `count` records spread over `partitions` by their key. */
+  function topicWith(count: number, partitions = 1, keyOf = (i: number) => `k${i % 7}`): Promise<string> {
+    return fx.topicWith(Array.from({ length: count }, (_, i) => ({ key: keyOf(i), value: String(i) })), { partitions });
   }
 
   it('handles every record once, in order per partition, and commits the end of each partition', async () => {
@@ -78,7 +38,7 @@ describe('createConsumer', () => {
     expect(c.isRunning()).toBe(true);
     await waitFor(() => c.metrics().processed === 300, { message: 'all processed' });
     for (const offsets of seen.values()) expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
-    const ends = await transport.admin().fetchTopicOffsets(topic);
+    const ends = await fx.transport.admin().fetchTopicOffsets(topic);
     await waitFor(async () => {
       const c2 = await committed(groupId, topic);
       return ends.every((e) => c2[e.partition] === e.high);
@@ -139,7 +99,7 @@ describe('createConsumer', () => {
 
   it('dead-letters an exhausted record with its reason and moves on', async () => {
     const topic = await topicWith(6);
-    await transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
+    await fx.transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
     const groupId = uniqueGroup();
     const c = consumer({ groupId, topics: [topic], retry: fastRetry, deadLetter: {} });
     const done: number[] = [];
@@ -166,7 +126,7 @@ describe('createConsumer', () => {
 
   it('never retries programmer errors: one attempt, then the dead-letter topic', async () => {
     const topic = await topicWith(2);
-    await transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
+    await fx.transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
     let calls = 0;
     const c = consumer({ groupId: uniqueGroup(), topics: [topic], retry: fastRetry, deadLetter: {} });
     await c.start((m) => {
@@ -181,7 +141,7 @@ describe('createConsumer', () => {
 
   it('applies per-record batch outcomes: ack, retry and dead-letter never lose neighbours', async () => {
     const topic = await topicWith(6);
-    await transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
+    await fx.transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
     const groupId = uniqueGroup();
     const calls: number[][] = [];
     const c = consumer({ groupId, topics: [topic], retry: fastRetry, deadLetter: {}, batch: { maxRecords: 6, maxWaitMs: 50 } });
@@ -256,7 +216,7 @@ describe('createConsumer', () => {
 
   it('stop ends a retry backoff at once and neither dead-letters nor fails the record', async () => {
     const topic = await topicWith(2);
-    await transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
+    await fx.transport.admin().createTopics([{ topic: `${topic}.dlq` }]);
     const groupId = uniqueGroup();
     let failures = 0;
     let stopping: AbortSignal | undefined;
@@ -277,13 +237,13 @@ describe('createConsumer', () => {
     await expect(c.wait()).resolves.toBeUndefined();
     expect(c.metrics().deadLettered).toBe(0);
     expect((await committed(groupId, topic))[0]).toBe(1);
-    expect((await transport.admin().fetchTopicOffsets(`${topic}.dlq`))[0]?.high).toBe(0);
+    expect((await fx.transport.admin().fetchTopicOffsets(`${topic}.dlq`))[0]?.high).toBe(0);
   });
 
   it('validates every option at once', () => {
     let error: unknown;
     try {
-      createConsumer(transport, {
+      createConsumer(fx.transport, {
         groupId: '',
         topics: [],
         batch: { maxRecords: 0, maxWaitMs: -1 },
@@ -323,7 +283,7 @@ describe('createConsumer', () => {
     await b.start(handler);
     await waitFor(() => seen.size === 2_000, { message: 'every record seen' });
     await a.stop();
-    const ends = await transport.admin().fetchTopicOffsets(topic);
+    const ends = await fx.transport.admin().fetchTopicOffsets(topic);
     await waitFor(async () => {
       const c2 = await committed(groupId, topic);
       return ends.every((e) => c2[e.partition] === e.high);

@@ -2,20 +2,16 @@
 // topic back, and a transport wrapper that injects failures.
 import {
   TributaryError,
-  type Admin,
   type ConsumerHandlers,
   type GroupConsumer,
-  type GroupConsumerOptions,
   type Message,
-  type ProducerOptions,
   type ProducerRecord,
   type SendResult,
-  type TopicPartition,
   type TopicPartitionOffset,
   type Transport,
   type TransportProducer,
 } from '@tributary/core';
-import { uniqueTopic, withTimeout } from '@tributary/testutil';
+import { uniqueTopic, withTimeout, wrapGroupConsumer, wrapTransport } from '@tributary/testutil';
 import { createQueueTopics, defaultMarkersTopic, type Clock } from '@tributary/mq-markers';
 
 /** A clock that only moves when told to; starts at the real time (Kafka accepts the timestamps). */
@@ -177,8 +173,7 @@ export function faultyTransport(inner: Transport): FaultyTransport {
       });
     },
   });
-  const wrapConsumer = (c: GroupConsumer): GroupConsumer => ({
-    groupId: c.groupId,
+  const wrapConsumer = (c: GroupConsumer): GroupConsumer => wrapGroupConsumer(c, {
     run: (h) => {
       handlers.push(h);
       return c.run({
@@ -200,78 +195,20 @@ export function faultyTransport(inner: Transport): FaultyTransport {
       commits.push([...offsets]);
       return c.commit(offsets);
     },
-    pause: (tps) => c.pause(tps),
-    resume: (tps) => c.resume(tps),
-    seek: (pos) => c.seek(pos),
-    assignment: () => c.assignment(),
-    close: () => c.close(),
   });
   return {
-    system: inner.system,
-    features: inner.features,
+    ...wrapTransport(inner, {
+      producer: (options) => wrapProducer(inner.producer(options)),
+      groupConsumer: (options) => wrapConsumer(inner.groupConsumer(options)),
+    }),
     faults,
     handlers,
     commits,
     batches,
-    producer: (options?: ProducerOptions) => wrapProducer(inner.producer(options)),
-    groupConsumer: (options: GroupConsumerOptions) => wrapConsumer(inner.groupConsumer(options)),
-    partitionConsumer: (options) => inner.partitionConsumer(options),
-    admin: (): Admin => inner.admin(),
-    close: () => inner.close(),
   };
 }
 
 /** An error of `code` for fault injection. */
 export function injected(code: 'ERR_PRODUCE' | 'ERR_COMMIT' | 'ERR_CONNECTION' | 'ERR_TIMEOUT', message = 'injected failure'): TributaryError {
   return new TributaryError(code, message);
-}
-
-/** A group consumer whose rebalances and batches the test drives by hand (see {@link drivenTransport}). */
-export interface DrivenGroup {
-  /** The handlers passed to `run()`; undefined before it. */
-  handlers: ConsumerHandlers | undefined;
-  /** What `assignment()` answers. */
-  assignment: TopicPartition[];
-  /** Commits, in call order (recorded when the call is made). */
-  readonly commits: TopicPartitionOffset[][];
-  readonly seeks: TopicPartitionOffset[];
-  /** Awaited before a commit resolves (hold commits in flight). */
-  holdCommit?: () => Promise<void>;
-}
-
-/**
- * `inner` (producers, partition consumers, admin) with one group consumer
- * that delivers nothing by itself: the test calls its handlers, so it can
- * play a transport's rebalance sequences — e.g. Kafka assigning a partition
- * again while the old revocation's onRevoked still runs (after the rebalance
- * timeout released it) or has been skipped.
- */
-export function drivenTransport(inner: Transport): { transport: Transport; group: DrivenGroup } {
-  const group: DrivenGroup = { handlers: undefined, assignment: [], commits: [], seeks: [] };
-  const transport: Transport = {
-    system: inner.system,
-    features: inner.features,
-    producer: (options?: ProducerOptions) => inner.producer(options),
-    partitionConsumer: (options) => inner.partitionConsumer(options),
-    admin: (): Admin => inner.admin(),
-    close: () => inner.close(),
-    groupConsumer: (options: GroupConsumerOptions): GroupConsumer => ({
-      groupId: options.groupId,
-      run: async (h) => {
-        group.handlers = h;
-      },
-      commit: async (offsets) => {
-        group.commits.push([...offsets]);
-        await group.holdCommit?.();
-      },
-      pause: () => undefined,
-      resume: () => undefined,
-      seek: (position) => {
-        group.seeks.push(position);
-      },
-      assignment: () => [...group.assignment],
-      close: async () => undefined,
-    }),
-  };
-  return { transport, group };
 }
