@@ -8,22 +8,8 @@ import type { NativeError } from '../src/native';
 import { resolveGroupConsumerOptions, resolveKafkaConfig, resolvePartitionConsumerOptions } from '../src/options';
 import { KafkaPartitionConsumer } from '../src/partition-consumer';
 import type { PollLoopHost } from '../src/poll-loop';
+import { warnLogger } from './support/warn-logger';
 
-/** A logger that keeps its warn messages. */
-function warnings(): Logger & { readonly warned: string[] } {
-  const warned: string[] = [];
-  const ignore = (): void => undefined;
-  const logger = {
-    warned,
-    trace: ignore,
-    debug: ignore,
-    info: ignore,
-    error: ignore,
-    warn: (objOrMsg: object | string, msg?: string): void => void warned.push(typeof objOrMsg === 'string' ? objOrMsg : (msg ?? '')),
-    child: () => logger,
-  };
-  return logger;
-}
 
 const config = resolveKafkaConfig({ brokers: '127.0.0.1:1' });
 
@@ -43,7 +29,7 @@ const allBrokersDown: NativeError = { code: -187, message: 'Local: All broker co
 
 describe.each(consumers)('$kind: poll errors', ({ create }) => {
   it('reports a poll error at most once per 10 s per error code: a new code is reported at once', async () => {
-    const logger = warnings();
+    const logger = warnLogger();
     const consumer = create(logger);
     try {
       consumer.onPollError(transportFailure);
@@ -60,7 +46,7 @@ describe.each(consumers)('$kind: poll errors', ({ create }) => {
   });
 
   it('reports the same code again once its window has passed', async () => {
-    const logger = warnings();
+    const logger = warnLogger();
     const consumer = create(logger);
     const now = jest.spyOn(Date, 'now');
     try {

@@ -7,6 +7,7 @@ import { consumerLag, isTributaryError, partitionKey, type GroupConsumer, type L
 import { ConsumerRecorder, deferred, uniqueGroup, uniqueTopic, waitFor, withTimeout } from '@tributary/testutil';
 import { kafka, type KafkaTransport } from '@tributary/kafka';
 import { testTransport } from './support/broker';
+import { warnLogger } from './support/warn-logger';
 
 let transport: KafkaTransport;
 const consumers: GroupConsumer[] = [];
@@ -42,21 +43,6 @@ async function produce(topic: string, perPartition: number, partitions: number, 
   expect(results.filter((r) => !r.ok)).toEqual([]);
 }
 
-/** A logger that keeps the messages logged at warn. */
-function warnLog(): Logger & { readonly warned: string[] } {
-  const warned: string[] = [];
-  const ignore = (): void => undefined;
-  const logger = {
-    warned,
-    trace: ignore,
-    debug: ignore,
-    info: ignore,
-    error: ignore,
-    warn: (objOrMsg: object | string, msg?: string): void => void warned.push(typeof objOrMsg === 'string' ? objOrMsg : (msg ?? '')),
-    child: () => logger,
-  };
-  return logger;
-}
 
 function member(groupId: string, topic: string, options: { rebalanceTimeoutMs?: number; maxBatchRecords?: number; logger?: Logger } = {}): GroupConsumer {
   const consumer = transport.groupConsumer({ groupId, topics: [topic], ...options });
@@ -247,7 +233,7 @@ describe('kafka group consumer', () => {
   it('close() gives up on an onBatch that outlives rebalanceTimeoutMs and ignores its late rejection: logged, not reported to onError', async () => {
     const topic = await createTopic(1);
     await produce(topic, 1, 1);
-    const logger = warnLog();
+    const logger = warnLogger();
     const rebalanceTimeoutMs = 500;
     const c = member(uniqueGroup('kafka-abandon'), topic, { rebalanceTimeoutMs, logger });
     const never = deferred<void>();

@@ -2,8 +2,7 @@
 // is exactly the snippet the README shows (its top-level awaits run inside the
 // test function here, its indentation aside); the last test checks the two
 // are in step.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { markedSnippet, readmeBlock } from './support/readme-snippet';
 import { waitFor } from '@tributary/testutil';
 // README:start
 import pino from 'pino';
@@ -78,20 +77,8 @@ describe('README quick start', () => {
   });
 
   it('is the snippet the README shows', () => {
-    const source = readFileSync(__filename, 'utf8');
-    const marked = source.slice(source.indexOf('// README:start\n') + '// README:start\n'.length, source.indexOf('// README:end'));
-    const parts = marked.split(/\/\/ README:pause\n[\s\S]*?\/\/ README:resume\n/);
-    const snippet = parts.map((part) => dedent(part)).join('\n').trim();
-    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
-    const block = /## Quick start[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block?.trim()).toBe(snippet);
+    expect(readmeBlock(/## Quick start/)).toBe(markedSnippet(__filename));
   });
 });
 
 /** Removes the indentation common to every non-empty line. */
-function dedent(text: string): string {
-  const lines = text.split('\n');
-  const indents = lines.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)?.[0].length ?? 0);
-  const cut = indents.length ? Math.min(...indents) : 0;
-  return lines.map((l) => l.slice(cut)).join('\n');
-}
